@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets everything up (a local .venv with kk), starts a cluster (kind when kind and Docker run, else the
+# sandbox), and opens JupyterLab on labs/. Ctrl-C stops JupyterLab; the cluster keeps running (kk down stops it).
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+exec .venv/bin/kk lab "$@"
