@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by install-kind.sh and install-kubectl.sh; source it, do not run it.
 #
 # Environment:

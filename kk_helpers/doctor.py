@@ -427,7 +427,9 @@ def gather_facts(*, name: str = "kk") -> Facts:
             proc_version = Path("/proc/version").read_text()
         except OSError:
             proc_version = ""
-    disk_path = docker.root_dir if docker.root_dir and Path(docker.root_dir).is_dir() else str(Path.home())
+    # Docker Desktop's data root is inside its VM; measure the home directory instead.
+    local_root = docker.root_dir and not docker.desktop and Path(docker.root_dir).is_dir()
+    disk_path = docker.root_dir if local_root else str(Path.home())
     try:
         disk_free: int | None = shutil.disk_usage(disk_path).free
     except OSError:

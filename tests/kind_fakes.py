@@ -59,9 +59,10 @@ class FakeTools:
     @property
     def state(self) -> dict[str, Any]:
         try:
-            return json.loads((self.state_dir / "state.json").read_text())
+            state: dict[str, Any] = json.loads((self.state_dir / "state.json").read_text())
         except FileNotFoundError:
             return {}
+        return state
 
     def set(self, **values: Any) -> None:
         """Change what the fakes remember or how they behave (see fake_tool.py)."""

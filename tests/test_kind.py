@@ -414,3 +414,56 @@ def test_parse_docker_info_recordings(recording: str, expected: dict[str, Any]) 
 def test_parse_docker_info_without_docker() -> None:
     """Is a missing docker command the state "missing"?"""
     assert kind.parse_docker_info(None, "", "").state == "missing"
+
+
+def test_up_reports_an_unhealthy_existing_cluster(fakes: FakeTools, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does `up` on a listed cluster whose nodes stay NotReady stop with how to recreate it, creating nothing?"""
+    kind.up(name="kk")
+    fakes.set(never_ready=True)
+    fakes.clear_calls()
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr(kind, "_monotonic", lambda: float(next(clock)))
+    with pytest.raises(KKError, match=r"exists but is not healthy .* `kk down --backend kind` and then "
+                                      r"`kk up --backend kind`"):
+        kind.up(name="kk")
+    assert not any(c[:2] == ["create", "cluster"] for c in fakes.calls("kind"))
+
+
+def test_down_with_docker_stopped_says_start_docker(fakes: FakeTools) -> None:
+    """Does `down` of kk's cluster with Docker stopped say to start Docker and run `kk down` again?"""
+    kind.up(name="kk")
+    fakes.set(docker_info="daemon-down")
+    with pytest.raises(BackendUnavailable) as exc:
+        kind.down(name="kk")
+    assert str(exc.value) == ("Docker is not running — start Docker Desktop (or `sudo systemctl start docker`) "
+                              "and run `kk down --backend kind` again")
+    assert kind.created_by_kk("kk")
+
+
+def test_cli_up_and_images_preload(fakes: FakeTools) -> None:
+    """Do `kk up --backend kind` and `kk images preload --image` work through the CLI and exit 0?"""
+    from typer.testing import CliRunner
+
+    from kk_helpers import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli.app, ["up", "--backend", "kind"])
+    assert result.exit_code == 0, result.output
+    assert "kind-kk" in result.output
+    result = runner.invoke(cli.app, ["images", "preload", "--image", "busybox:1.37"])
+    assert result.exit_code == 0, result.output
+    assert "loaded busybox:1.37" in result.output
+    assert _loads(fakes) == [["load", "docker-image", "busybox:1.37", "--name", "kk"]]
+
+
+def test_cli_up_kind_without_docker_is_one_red_sentence(fakes: FakeTools) -> None:
+    """Does `kk up --backend kind` without Docker exit 1 with the one-sentence error, no traceback?"""
+    from typer.testing import CliRunner
+
+    from kk_helpers import cli
+
+    fakes.remove("docker")
+    result = CliRunner().invoke(cli.app, ["up", "--backend", "kind"])
+    assert result.exit_code == 1
+    assert "error: Docker is not installed" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -67,13 +67,13 @@ KUBECTLS = [k for k in (VENV_KUBECTL, SYSTEM_KUBECTL) if k.exists()]
 
 
 @pytest.fixture(scope="module")
-def api() -> OpenAPIV3:
+def docs() -> OpenAPIV3:
     """The documents for the served resource types (shared: building them is the slow part)."""
     return OpenAPIV3()
 
 
-def _schemas(api: OpenAPIV3, path: str) -> dict[str, Any]:
-    doc = api.document(path)
+def _schemas(docs: OpenAPIV3, path: str) -> dict[str, Any]:
+    doc = docs.document(path)
     assert doc is not None
     return doc["components"]["schemas"]
 
@@ -117,44 +117,55 @@ def _deployment() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_root_lists_every_served_group_version(api: OpenAPIV3) -> None:
+def test_root_lists_every_served_group_version(docs: OpenAPIV3) -> None:
     """Does the root list each served group-version once, core first, with a hashed URL?"""
-    root = api.root()
+    root = docs.root()
     served = {f"apis/{r.group}/{r.version}" if r.group else f"api/{r.version}" for r in RESOURCES}
     assert set(root["paths"]) == served
     assert next(iter(root["paths"])) == "api/v1"
     for path, entry in root["paths"].items():
-        assert entry["serverRelativeURL"] == f"/openapi/v3/{path}?hash={api.hash(path)}"
+        assert entry["serverRelativeURL"] == f"/openapi/v3/{path}?hash={docs.hash(path)}"
 
 
-def test_hash_is_sha512_of_the_document_bytes(api: OpenAPIV3) -> None:
+def test_hash_is_sha512_of_the_document_bytes(docs: OpenAPIV3) -> None:
     """Is each root hash the SHA-512 of exactly the bytes served for that document?"""
-    for path in api.root()["paths"]:
-        data = api.document_bytes(path)
+    for path in docs.root()["paths"]:
+        data = docs.document_bytes(path)
         assert data is not None
-        assert api.hash(path) == hashlib.sha512(data).hexdigest().upper()
-        assert json.loads(data) == api.document(path)
+        assert docs.hash(path) == hashlib.sha512(data).hexdigest().upper()
+        assert json.loads(data) == docs.document(path)
 
 
-def test_hash_changes_when_the_document_changes(api: OpenAPIV3) -> None:
+def test_hash_changes_when_the_document_changes(docs: OpenAPIV3) -> None:
     """Does the api/v1 hash change when a core type is dropped, and stay put for the same types?"""
     fewer = OpenAPIV3([r for r in RESOURCES if r is not CONFIGMAPS])
     same = OpenAPIV3(RESOURCES)
-    assert fewer.hash("api/v1") != api.hash("api/v1")
-    assert same.hash("api/v1") == api.hash("api/v1")
-    assert fewer.hash("apis/apps/v1") == api.hash("apis/apps/v1")
+    assert fewer.hash("api/v1") != docs.hash("api/v1")
+    assert same.hash("api/v1") == docs.hash("api/v1")
+    assert fewer.hash("apis/apps/v1") == docs.hash("apis/apps/v1")
 
 
-def test_unknown_document_is_none(api: OpenAPIV3) -> None:
+def test_unknown_document_is_none(docs: OpenAPIV3) -> None:
     """Are unknown group-versions answered with None, and leading slashes tolerated?"""
-    assert api.document("apis/nope/v1") is None
-    assert api.document_bytes("apis/autoscaling/v1") is None
-    assert api.document("/apis/apps/v1") is api.document("apis/apps/v1")
+    assert docs.document("apis/nope/v1") is None
+    assert docs.document_bytes("apis/autoscaling/v1") is None
+    assert docs.document("/apis/apps/v1") is docs.document("apis/apps/v1")
 
 
-def test_document_bytes_are_cached(api: OpenAPIV3) -> None:
+def test_cache_headers(docs: OpenAPIV3) -> None:
+    """Are documents marked immutable only when asked for by their current hash?"""
+    current = docs.hash("apis/apps/v1")
+    headers = docs.cache_headers("apis/apps/v1", current)
+    assert headers["ETag"] == f'"{current}"' and headers["Cache-Control"] == "public, immutable"
+    assert headers["Expires"].endswith(" GMT")
+    assert "Cache-Control" not in docs.cache_headers("apis/apps/v1", "OLD")
+    assert "Cache-Control" not in docs.cache_headers("apis/apps/v1", None)
+    assert docs.cache_headers("apis/nope/v1", current) == {}
+
+
+def test_document_bytes_are_cached(docs: OpenAPIV3) -> None:
     """Is the same bytes object returned on every call (encoded once)?"""
-    assert api.document_bytes("api/v1") is api.document_bytes("api/v1")
+    assert docs.document_bytes("api/v1") is docs.document_bytes("api/v1")
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,11 +173,11 @@ def test_document_bytes_are_cached(api: OpenAPIV3) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_top_level_schemas_carry_their_gvk(api: OpenAPIV3) -> None:
+def test_top_level_schemas_carry_their_gvk(docs: OpenAPIV3) -> None:
     """Does every served kind (and its List) have a schema tagged with its group-version-kind?"""
     for rt in RESOURCES:
         path = f"apis/{rt.group}/{rt.version}" if rt.group else f"api/{rt.version}"
-        schemas = _schemas(api, path)
+        schemas = _schemas(docs, path)
         gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
         tagged = [name for name, s in schemas.items() if gvk in s.get("x-kubernetes-group-version-kind", [])]
         assert tagged == [definition_name(rt.model)], rt
@@ -189,18 +200,18 @@ def test_definition_names_follow_go_packages() -> None:
     assert definition_name("V1Eviction") == "io.k8s.api.policy.v1.Eviction"
 
 
-def test_references_resolve_within_each_document(api: OpenAPIV3) -> None:
+def test_references_resolve_within_each_document(docs: OpenAPIV3) -> None:
     """Does every $ref in a document point at a schema of that same document?"""
-    for path in api.root()["paths"]:
-        text = api.document_bytes(path).decode()  # type: ignore[union-attr]
-        schemas = _schemas(api, path)
+    for path in docs.root()["paths"]:
+        text = docs.document_bytes(path).decode()  # type: ignore[union-attr]
+        schemas = _schemas(docs, path)
         refs = set(re.findall(r'"\$ref":"#/components/schemas/([^"]+)"', text))
         assert refs and refs <= set(schemas), refs - set(schemas)
 
 
-def test_reference_properties_use_allof_with_description(api: OpenAPIV3) -> None:
+def test_reference_properties_use_allof_with_description(docs: OpenAPIV3) -> None:
     """Are object-typed properties written as allOf:[{$ref}] with the field's description beside it?"""
-    schemas = _schemas(api, "apis/apps/v1")
+    schemas = _schemas(docs, "apis/apps/v1")
     strategy = schemas["io.k8s.api.apps.v1.DeploymentSpec"]["properties"]["strategy"]
     assert strategy["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentStrategy"}]
     pod = schemas["io.k8s.api.core.v1.PodSpec"]["properties"]
@@ -210,17 +221,17 @@ def test_reference_properties_use_allof_with_description(api: OpenAPIV3) -> None
     assert schemas["io.k8s.api.apps.v1.DeploymentStrategy"]["description"]
 
 
-def test_required_fields_come_from_the_client(api: OpenAPIV3) -> None:
+def test_required_fields_come_from_the_client(docs: OpenAPIV3) -> None:
     """Are fields the client refuses to leave empty listed as required, and optional ones not?"""
-    schemas = _schemas(api, "apis/apps/v1")
+    schemas = _schemas(docs, "apis/apps/v1")
     assert set(schemas["io.k8s.api.apps.v1.DeploymentSpec"]["required"]) == {"selector", "template"}
     assert schemas["io.k8s.api.core.v1.Container"]["required"] == ["name"]
     assert "required" not in schemas["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
 
 
-def test_special_string_types(api: OpenAPIV3) -> None:
+def test_special_string_types(docs: OpenAPIV3) -> None:
     """Are IntOrString, Quantity and Time fields typed as the real documents type them?"""
-    schemas = _schemas(api, "api/v1")
+    schemas = _schemas(docs, "api/v1")
     assert schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] | {"description": ""} == {
         "type": "string", "format": "int-or-string", "description": ""}
     assert schemas["io.k8s.apimachinery.pkg.apis.meta.v1.Time"]["format"] == "date-time"
@@ -238,15 +249,15 @@ def test_special_string_types(api: OpenAPIV3) -> None:
     assert schemas["io.k8s.api.core.v1.ContainerPort"]["properties"]["containerPort"]["format"] == "int32"
     assert schemas["io.k8s.api.core.v1.Secret"]["properties"]["data"]["additionalProperties"] == {
         "type": "string", "format": "byte"}
-    event_time = _schemas(api, "apis/events.k8s.io/v1")["io.k8s.api.events.v1.Event"]["properties"]["eventTime"]
+    event_time = _schemas(docs, "apis/events.k8s.io/v1")["io.k8s.api.events.v1.Event"]["properties"]["eventTime"]
     assert event_time["allOf"][0]["$ref"].endswith("meta.v1.MicroTime")
 
 
-def test_patch_extensions_follow_the_table(api: OpenAPIV3) -> None:
+def test_patch_extensions_follow_the_table(docs: OpenAPIV3) -> None:
     """Does every table entry reachable in a document show up as x-kubernetes-* extensions there?"""
     seen = 0
-    for path in api.root()["paths"]:
-        schemas = _schemas(api, path)
+    for path in docs.root()["paths"]:
+        schemas = _schemas(docs, path)
         for (definition, field), meta in FIELD_META.items():
             prop = schemas.get(definition, {}).get("properties", {}).get(field)
             if prop is None:
@@ -259,11 +270,11 @@ def test_patch_extensions_follow_the_table(api: OpenAPIV3) -> None:
     assert seen > 40
 
 
-def test_patch_meta_names_real_fields(api: OpenAPIV3) -> None:
+def test_patch_meta_names_real_fields(docs: OpenAPIV3) -> None:
     """Does every table entry name a field that exists, of list type unless it is a retainKeys struct?"""
     all_schemas: dict[str, Any] = {}
-    for path in api.root()["paths"]:
-        all_schemas.update(_schemas(api, path))
+    for path in docs.root()["paths"]:
+        all_schemas.update(_schemas(docs, path))
     for (definition, field), meta in FIELD_META.items():
         if definition not in all_schemas:
             continue  # a type no served resource reaches
@@ -298,16 +309,16 @@ def test_list_meta_for_the_patch_module() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _doc_for(api: OpenAPIV3, rt: ResourceType) -> dict[str, Any]:
-    doc = api.document(f"apis/{rt.group}/{rt.version}" if rt.group else f"api/{rt.version}")
+def _doc_for(docs: OpenAPIV3, rt: ResourceType) -> dict[str, Any]:
+    doc = docs.document(f"apis/{rt.group}/{rt.version}" if rt.group else f"api/{rt.version}")
     assert doc is not None
     return doc
 
 
-def test_every_resource_has_collection_and_object_paths(api: OpenAPIV3) -> None:
+def test_every_resource_has_collection_and_object_paths(docs: OpenAPIV3) -> None:
     """Are the namespaced, all-namespaces and object paths there, with operations matching the verbs?"""
     for rt in RESOURCES:
-        paths = _doc_for(api, rt)["paths"]
+        paths = _doc_for(docs, rt)["paths"]
         prefix = f"/apis/{rt.group}/{rt.version}" if rt.group else f"/api/{rt.version}"
         base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
         assert set(paths[f"{base}/{{name}}"]) - {"parameters"} == {"get", "put", "patch", "delete"}
@@ -322,11 +333,11 @@ def test_every_resource_has_collection_and_object_paths(api: OpenAPIV3) -> None:
                 assert op["x-kubernetes-action"] == method
 
 
-def test_every_patch_operation_accepts_field_validation(api: OpenAPIV3) -> None:
+def test_every_patch_operation_accepts_field_validation(docs: OpenAPIV3) -> None:
     """Does every PATCH operation list fieldValidation, fieldManager and dryRun inline, and SMP content?"""
     count = 0
-    for path in api.root()["paths"]:
-        for item in api.document(path)["paths"].values():  # type: ignore[index]
+    for path in docs.root()["paths"]:
+        for item in docs.document(path)["paths"].values():  # type: ignore[index]
             for method in ("patch", "put", "post"):
                 op = item.get(method)
                 if op is None:
@@ -339,33 +350,33 @@ def test_every_patch_operation_accepts_field_validation(api: OpenAPIV3) -> None:
     assert count >= 3 * len(RESOURCES) // 2
 
 
-def test_subresource_paths(api: OpenAPIV3) -> None:
+def test_subresource_paths(docs: OpenAPIV3) -> None:
     """Are scale (autoscaling/v1 Scale), status, eviction (policy/v1), log and binding paths served?"""
-    apps = api.document("apis/apps/v1")["paths"]  # type: ignore[index]
+    apps = docs.document("apis/apps/v1")["paths"]  # type: ignore[index]
     scale = apps["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"]
     assert scale["patch"]["x-kubernetes-group-version-kind"] == {"group": "autoscaling", "version": "v1",
                                                                  "kind": "Scale"}
     assert scale["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/io.k8s.api.autoscaling.v1.Scale"}
-    scale_schema = _schemas(api, "apis/apps/v1")["io.k8s.api.autoscaling.v1.Scale"]
+    scale_schema = _schemas(docs, "apis/apps/v1")["io.k8s.api.autoscaling.v1.Scale"]
     assert scale_schema["x-kubernetes-group-version-kind"] == [
         {"group": "autoscaling", "version": "v1", "kind": "Scale"}]
     status = apps["/apis/apps/v1/namespaces/{namespace}/replicasets/{name}/status"]
     assert status["patch"]["x-kubernetes-group-version-kind"]["kind"] == "ReplicaSet"
-    core = api.document("api/v1")["paths"]  # type: ignore[index]
+    core = docs.document("api/v1")["paths"]  # type: ignore[index]
     eviction = core["/api/v1/namespaces/{namespace}/pods/{name}/eviction"]["post"]
     assert eviction["x-kubernetes-group-version-kind"] == {"group": "policy", "version": "v1", "kind": "Eviction"}
-    assert "io.k8s.api.policy.v1.Eviction" in _schemas(api, "api/v1")
+    assert "io.k8s.api.policy.v1.Eviction" in _schemas(docs, "api/v1")
     assert "get" in core["/api/v1/namespaces/{namespace}/pods/{name}/log"]
     assert "post" in core["/api/v1/namespaces/{namespace}/pods/{name}/binding"]
     assert "put" in core["/api/v1/namespaces/{name}/finalize"]
 
 
-def test_document_is_valid_openapi_3_shape(api: OpenAPIV3) -> None:
+def test_document_is_valid_openapi_3_shape(docs: OpenAPIV3) -> None:
     """Do documents have the openapi/info/paths/components keys, and operations unique ids?"""
     ids: list[str] = []
-    for path in api.root()["paths"]:
-        doc = api.document(path)
+    for path in docs.root()["paths"]:
+        doc = docs.document(path)
         assert doc is not None
         assert doc["openapi"].startswith("3.") and doc["info"]["title"]
         for item in doc["paths"].values():
@@ -567,8 +578,10 @@ def test_legacy_client_models_are_understood() -> None:
         ["items", "list[V1Container]", "", False],
         ["extraThings", "dict(str, str)", "Extra things.", False],
     ]}
-    t = openapi._parse_type("dict(str, list[V1Container])", "X", "y", "")
-    assert t.kind == "map" and t.item.kind == "array" and t.item.item.ref == "V1Container"  # type: ignore[union-attr]
+    for text in ("dict(str, list[V1Container])", "dict[str, list[V1Container]]", "Dict[str, List[V1Container]]"):
+        t = openapi._parse_type(text, "X", "y", "")
+        assert t.kind == "map" and t.item.kind == "array"  # type: ignore[union-attr]
+        assert t.item.item.ref == "V1Container"  # type: ignore[union-attr]
 
 
 def test_pydantic_client_models_are_understood() -> None:
@@ -595,6 +608,16 @@ def test_disk_cache_round_trip(tmp_path: Path) -> None:
     assert OpenAPIV3(cache=False).document_bytes("apis/apps/v1") == data
 
 
+def test_validation_cache_holds_every_served_model(tmp_path: Path) -> None:
+    """Does ensure() (run on the first validation) cache the whole served closure in one file?"""
+    catalog = openapi._Catalog(cache=tmp_path)
+    catalog.ensure(openapi._roots(RESOURCES))
+    (cache_file,) = tmp_path.glob("openapi-models-*.json")
+    cached = json.loads(cache_file.read_text())
+    assert set(catalog.closure(openapi._roots(RESOURCES))) == set(cached)
+    assert {"V1Deployment", "V1Pod", "V1Scale", "V1Eviction", "CoreV1Event", "V1PodTemplateSpec"} <= set(cached)
+
+
 def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     """Is an unreadable cache file ignored and replaced rather than fatal?"""
     OpenAPIV3(cache=tmp_path).root()
@@ -602,6 +625,24 @@ def test_corrupt_cache_is_ignored(tmp_path: Path) -> None:
     cache_file.write_text("{not json")
     assert OpenAPIV3(cache=tmp_path).document("api/v1") is not None
     json.loads(cache_file.read_text())
+
+
+def test_malformed_cache_entries_are_reextracted(tmp_path: Path) -> None:
+    """Are cache entries of the wrong shape ignored (and taken from the client again)?"""
+    catalog = openapi._Catalog(cache=tmp_path)
+    catalog.ensure(["V1ConfigMap"])
+    (cache_file,) = tmp_path.glob("openapi-models-*.json")
+    cache_file.write_text(json.dumps({"V1ConfigMap": {"description": "x", "fields": [["data", 1]]}}))
+    assert "data" in openapi._Catalog(cache=tmp_path).model("V1ConfigMap").fields
+    assert not openapi._valid_raw({"description": "x", "fields": [["a", "str", "", "yes"]]})
+
+
+def test_definition_name_as_first_call_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    """Does a fresh process whose first call is definition_name() answer (no lock-order deadlock)?"""
+    script = "from kk_helpers.sandbox.openapi import definition_name as d; print(d('V1PodSpec'))"
+    out = subprocess.run([sys.executable, "-c", script], env={"KK_OPENAPI_CACHE": str(tmp_path)},
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "io.k8s.api.core.v1.PodSpec"
 
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -687,8 +728,8 @@ def _discovery_documents(port: int) -> dict[str, Any]:
 class _FakeServer:
     """Discovery, /openapi/v3 and a tiny object store for deployments, on 127.0.0.1:<random>."""
 
-    def __init__(self, api: OpenAPIV3) -> None:
-        self.api = api
+    def __init__(self, docs: OpenAPIV3) -> None:
+        self.api = docs
         self.requests: list[tuple[str, str, str, bytes]] = []  # method, path, query, body
         self.objects: dict[str, dict[str, Any]] = {}
         self.port = 0
@@ -735,9 +776,11 @@ class _FakeServer:
         if path == "/openapi/v3":
             return web.json_response(self.api.root())
         if path.startswith("/openapi/v3/"):
-            data = self.api.document_bytes(path[len("/openapi/v3/"):])
+            doc_path = path[len("/openapi/v3/"):]
+            data = self.api.document_bytes(doc_path)
             if data is not None:
-                return web.Response(body=data, content_type="application/json")
+                return web.Response(body=data, content_type="application/json",
+                                    headers=self.api.cache_headers(doc_path, request.query.get("hash")))
         m = re.fullmatch(r"/apis/apps/v1/namespaces/(\w+)/deployments(?:/([\w-]+))?", path)
         if m:
             return self._deployments(request.method, m.group(2), body)
@@ -756,13 +799,13 @@ class _FakeServer:
 
 
 @pytest.fixture
-def fake_server(api: OpenAPIV3) -> Iterator[_FakeServer]:
+def fake_server(docs: OpenAPIV3) -> Iterator[_FakeServer]:
     """A running fixture server and nothing else."""
-    with _FakeServer(api) as server:
+    with _FakeServer(docs) as server:
         yield server
 
 
-def _kubectl(kubectl: Path, server: _FakeServer, tmp_path: Path, *args: str,
+def _kubectl(binary: Path, server: _FakeServer, tmp_path: Path, *args: str,
              stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "kubeconfig"
     config.write_text(json.dumps({
@@ -771,7 +814,7 @@ def _kubectl(kubectl: Path, server: _FakeServer, tmp_path: Path, *args: str,
         "users": [{"name": "t", "user": {"token": "test-token"}}],
         "contexts": [{"name": "t", "context": {"cluster": "t", "user": "t", "namespace": "default"}}],
     }))
-    return subprocess.run([str(kubectl), "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"),
+    return subprocess.run([str(binary), "--kubeconfig", str(config), "--cache-dir", str(tmp_path / "cache"),
                            *args], input=stdin, capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
 
@@ -780,14 +823,14 @@ def _description(model: str, field: str) -> str:
     return _words(openapi._catalog().model(model).fields[field].description)
 
 
-kubectl_params = pytest.mark.parametrize("kubectl", KUBECTLS, ids=[str(k) for k in KUBECTLS])
+kubectl_params = pytest.mark.parametrize("binary", KUBECTLS, ids=[str(k) for k in KUBECTLS])
 
 
 @pytest.mark.kubectl
 @kubectl_params
-def test_kubectl_explain_deployment_strategy(kubectl: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
+def test_kubectl_explain_deployment_strategy(binary: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
     """Does `kubectl explain deployment.spec.strategy` print the client's descriptions and FIELDS?"""
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "deployment.spec.strategy")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "deployment.spec.strategy")
     assert result.returncode == 0, result.stderr
     out = _words(result.stdout)
     assert "GROUP: apps" in out and "KIND: Deployment" in out and "VERSION: v1" in out
@@ -800,37 +843,47 @@ def test_kubectl_explain_deployment_strategy(kubectl: Path, fake_server: _FakeSe
 
 @pytest.mark.kubectl
 @kubectl_params
-def test_kubectl_explain_pod_containers(kubectl: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
+def test_kubectl_explain_pod_containers(binary: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
     """Does `kubectl explain pods.spec.containers(.image)` print the field docs, types and required marks?"""
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "pods.spec.containers")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "pods.spec.containers")
     assert result.returncode == 0, result.stderr
     out = _words(result.stdout)
     assert "KIND: Pod" in out and "FIELD: containers <[]Container>" in out
     assert _description("V1PodSpec", "containers") in out
     assert "FIELDS:" in out and "name <string> -required-" in out
     assert "ports <[]ContainerPort>" in out and "resources <ResourceRequirements>" in out
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "pods.spec.containers.image")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "pods.spec.containers.image")
     assert result.returncode == 0, result.stderr
     out = _words(result.stdout)
     assert "FIELD: image <string>" in out and _description("V1Container", "image") in out
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "deploy.spec.template.spec.containers.ports")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "deploy.spec.template.spec.containers.ports")
     assert result.returncode == 0, result.stderr
     assert "containerPort <integer> -required-" in _words(result.stdout)
 
 
 @pytest.mark.kubectl
 @kubectl_params
-def test_kubectl_explain_int_or_string_and_unknown_field(kubectl: Path, fake_server: _FakeServer,
+def test_kubectl_explain_int_or_string_and_unknown_field(binary: Path, fake_server: _FakeServer,
                                                          tmp_path: Path) -> None:
     """Does explain show IntOrString as a string field, and refuse a field that does not exist?"""
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "deployment.spec.strategy.rollingUpdate.maxSurge")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "deployment.spec.strategy.rollingUpdate.maxSurge")
     assert result.returncode == 0, result.stderr
     out = _words(result.stdout)
     assert "FIELD: maxSurge <string>" in out  # a $ref to a string schema shows as its type
     assert _description("V1RollingUpdateDeployment", "maxSurge") in out
-    result = _kubectl(kubectl, fake_server, tmp_path, "explain", "pods.spec.nope")
+    result = _kubectl(binary, fake_server, tmp_path, "explain", "pods.spec.nope")
     assert result.returncode != 0
     assert 'field "nope" does not exist' in result.stderr
+
+
+@pytest.mark.kubectl
+@kubectl_params
+def test_kubectl_caches_documents_by_hash(binary: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
+    """With cache_headers on the answers, does kubectl download a document once and reuse it after?"""
+    for _ in range(3):
+        assert _kubectl(binary, fake_server, tmp_path, "explain", "deploy.spec.replicas").returncode == 0
+    fetched = [p for m, p, _q, _b in fake_server.requests if p.startswith("/openapi/v3")]
+    assert fetched == ["/openapi/v3", "/openapi/v3/apis/apps/v1", "/openapi/v3", "/openapi/v3"]
 
 
 _MANIFEST = """apiVersion: apps/v1
@@ -855,10 +908,10 @@ spec:
 
 @pytest.mark.kubectl
 @kubectl_params
-def test_kubectl_apply_uses_server_side_field_validation(kubectl: Path, fake_server: _FakeServer,
+def test_kubectl_apply_uses_server_side_field_validation(binary: Path, fake_server: _FakeServer,
                                                          tmp_path: Path) -> None:
     """Does `kubectl apply -f` find fieldValidation in our PATCH operation and send Strict, not fail on openapi?"""
-    result = _kubectl(kubectl, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.27")
+    result = _kubectl(binary, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.27")
     assert result.returncode == 0, result.stderr
     assert "failed to download openapi" not in result.stderr
     assert "deployment.apps/web created" in result.stdout
@@ -869,10 +922,10 @@ def test_kubectl_apply_uses_server_side_field_validation(kubectl: Path, fake_ser
 
 @pytest.mark.kubectl
 @kubectl_params
-def test_kubectl_apply_patch_comes_from_our_schema(kubectl: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
+def test_kubectl_apply_patch_comes_from_our_schema(binary: Path, fake_server: _FakeServer, tmp_path: Path) -> None:
     """Does a second apply build a strategic merge patch from our v3 schemas (merge keys, no warning)?"""
-    assert _kubectl(kubectl, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.27").returncode == 0
-    result = _kubectl(kubectl, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.28")
+    assert _kubectl(binary, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.27").returncode == 0
+    result = _kubectl(binary, fake_server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.28")
     assert result.returncode == 0, result.stderr
     assert "error calculating patch" not in result.stderr
     patches = [(q, b) for m, p, q, b in fake_server.requests if m == "PATCH"]
@@ -889,3 +942,19 @@ def test_kubectl_binaries_are_present() -> None:
     if not KUBECTLS:
         pytest.skip("no kubectl binary")
     assert shutil.which(str(KUBECTLS[0]))
+
+
+@pytest.mark.kubectl
+@kubectl_params
+def test_kubectl_apply_follows_our_patch_metadata(binary: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without our merge key on PodSpec.containers, does kubectl's patch replace the list (so ours is used)?"""
+    monkeypatch.setitem(FIELD_META, ("io.k8s.api.core.v1.PodSpec", "containers"), openapi.FieldMeta())
+    with _FakeServer(OpenAPIV3(cache=tmp_path / "models")) as server:
+        assert _kubectl(binary, server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.27").returncode == 0
+        result = _kubectl(binary, server, tmp_path, "apply", "-f", "-", stdin=_MANIFEST % "1.28")
+        assert result.returncode == 0, result.stderr
+        (patch_body,) = [b for m, _p, _q, b in server.requests if m == "PATCH"]
+    spec = json.loads(patch_body)["spec"]["template"]["spec"]
+    assert "$setElementOrder/containers" not in spec
+    assert spec["containers"][0]["ports"] == [{"containerPort": 80}]  # the whole list, as a replace

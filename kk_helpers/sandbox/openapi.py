@@ -47,8 +47,10 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -150,6 +152,7 @@ FIELD_META: dict[tuple[str, str], FieldMeta] = {
     (f"{CORE}.PodSpec", "schedulingGates"): _keyed("name"),
     **_container_meta(f"{CORE}.Container"),
     **_container_meta(f"{CORE}.EphemeralContainer"),
+    (f"{CORE}.ResourceRequirements", "claims"): FieldMeta(list_type="map", map_keys=("name",)),
     (f"{CORE}.PodSecurityContext", "supplementalGroups"): _ATOMIC,
     (f"{CORE}.PodSecurityContext", "sysctls"): _ATOMIC,
     (f"{CORE}.Capabilities", "add"): _ATOMIC,
@@ -312,7 +315,7 @@ def _parse_type(text: str, go_kind: str, field: str, description: str) -> _T:
     for opener, closer in (("List[", "]"), ("list[", "]")):
         if text.startswith(opener) and text.endswith(closer):
             return _T("array", item=_parse_type(text[len(opener):-1], go_kind, field, description))
-    for opener, closer in (("Dict[", "]"), ("dict(", ")")):
+    for opener, closer in (("Dict[", "]"), ("dict[", "]"), ("dict(", ")")):
         if text.startswith(opener) and text.endswith(closer):
             _key, value = _split_generic(text[len(opener):-1])
             return _T("map", item=_parse_type(value, go_kind, field, description))
@@ -453,6 +456,14 @@ def cache_dir() -> Path | None:
     return Path(base).expanduser() / "kk"
 
 
+def _valid_raw(raw: Any) -> bool:
+    """Whether a cache entry has the shape :func:`_raw_model` writes."""
+    return (isinstance(raw, dict) and isinstance(raw.get("description"), str)
+            and isinstance(raw.get("fields"), list)
+            and all(isinstance(f, list) and len(f) == 4 and isinstance(f[0], str) and isinstance(f[1], str)
+                    and isinstance(f[2], str) and isinstance(f[3], bool) for f in raw["fields"]))
+
+
 class _Catalog:
     """Client model metadata, loaded lazily from the client or from the disk cache."""
 
@@ -473,7 +484,7 @@ class _Catalog:
             try:
                 loaded = json.loads(self._cache_path.read_text())
                 if isinstance(loaded, dict):
-                    self._raw.update(loaded)
+                    self._raw.update({name: raw for name, raw in loaded.items() if _valid_raw(raw)})
             except (OSError, ValueError):
                 pass
 
@@ -501,6 +512,11 @@ class _Catalog:
             model = _Model(name, kind, version, group, raw["description"], fields)
             self._models[name] = model
             return model
+
+    def ensure(self, roots: Iterable[str]) -> None:
+        """Load every model reachable from ``roots`` and save what was new to the disk cache."""
+        self.closure(roots)
+        self.save()
 
     def closure(self, roots: Iterable[str]) -> list[str]:
         """Every model reachable from ``roots``, in breadth-first order."""
@@ -535,7 +551,7 @@ class _Catalog:
 
 
 _default_catalog: _Catalog | None = None
-_default_lock = threading.Lock()
+_default_lock = threading.RLock()
 
 
 def _catalog() -> _Catalog:
@@ -564,6 +580,15 @@ def _subresource_model(kind: str, group_version: str) -> str:
 
 def _list_model(model: str) -> str:
     return model + "List"
+
+
+def _roots(resources: Iterable[ResourceType]) -> list[str]:
+    """Every model the documents of ``resources`` start from."""
+    roots: list[str] = []
+    for rt in resources:
+        roots += [rt.model, _list_model(rt.model)]
+        roots += [_subresource_model(kind, gv) for kind, gv in rt.subresources.values() if kind and gv]
+    return roots + list(_EXTRA_CORE_MODELS) + ["V1Status", "V1DeleteOptions"]
 
 
 class _Names:
@@ -1080,6 +1105,32 @@ class OpenAPIV3:
         self._ensure()
         return self._hashes.get(path.strip("/"))
 
+    def cache_headers(self, path: str, requested_hash: str | None) -> dict[str, str]:
+        """HTTP headers to send with a document, as a real server does.
+
+        With ``?hash=`` equal to the current hash the answer is marked immutable
+        for a year, and kubectl then reads the document from its disk cache on
+        later runs instead of downloading it again (it still fetches the root).
+        A server should answer a *different* ``hash`` with a 301 redirect to
+        the root's ``serverRelativeURL``.
+
+        Args:
+            path: The group-version path (``apis/apps/v1``).
+            requested_hash: The request's ``hash`` query value, if any.
+
+        Returns:
+            ``ETag`` and ``Vary`` always; ``Cache-Control`` and ``Expires`` too
+            when the hash matches. Empty for an unknown path.
+        """
+        current = self.hash(path)
+        if current is None:
+            return {}
+        headers = {"ETag": f'"{current}"', "Vary": "Accept"}
+        if requested_hash == current:
+            headers["Cache-Control"] = "public, immutable"
+            headers["Expires"] = formatdate(time.time() + 365 * 86400, usegmt=True)
+        return headers
+
     def document(self, path: str) -> dict[str, Any] | None:
         """The document of one group-version (``api/v1``, ``apis/apps/v1``), or ``None``."""
         return self._ensure().get(path.strip("/"))
@@ -1095,8 +1146,18 @@ class OpenAPIV3:
 # --------------------------------------------------------------------------------------------
 
 
+_validation_ready = False
+
+
 def _model_for(rt: ResourceType | str) -> _Model:
-    return _catalog().model(rt if isinstance(rt, str) else rt.model)
+    global _validation_ready
+    catalog = _catalog()
+    if not _validation_ready:
+        # Load (and cache) every served model at once, so that the disk cache is complete
+        # and later writes never pay for importing the client.
+        catalog.ensure(_roots(RESOURCES))
+        _validation_ready = True
+    return catalog.model(rt if isinstance(rt, str) else rt.model)
 
 
 def unknown_fields(rt: ResourceType | str, obj: dict[str, Any]) -> list[str]:
