@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import platform
+import ssl
 import statistics
 import subprocess
 import sys
@@ -41,8 +42,10 @@ def start(state: Path, *extra: str) -> tuple[subprocess.Popen[bytes], dict, floa
             try:
                 info = json.loads(info_path.read_text())
                 if info["pid"] == proc.pid:
+                    info["ssl"] = ssl.create_default_context(cafile=str(state / "tls" / "ca.crt"))
+                    info["ca"] = str(state / "tls" / "ca.crt")
                     u = urlparse(info["url"])
-                    c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
+                    c = http.client.HTTPSConnection(u.hostname, u.port, timeout=5, context=info["ssl"])
                     c.request("GET", "/readyz")
                     if c.getresponse().status == 200:
                         return proc, info, time.perf_counter() - t0
@@ -56,7 +59,7 @@ def start(state: Path, *extra: str) -> tuple[subprocess.Popen[bytes], dict, floa
 class Client:
     def __init__(self, info: dict) -> None:
         u = urlparse(info["url"])
-        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        self.conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=60, context=info["ssl"])
         self.token = info["token"]
 
     def req(self, method: str, path: str, body: object = None, accept: str = "application/json") -> tuple[int, bytes]:
@@ -120,7 +123,8 @@ def main() -> None:
         results.append(("server list of 500 pods as Table (kubectl's page)", f"{list_table*1000:.1f} ms", ""))
         kcfg = Path(d) / "kubeconfig"
         kcfg.write_text(json.dumps({"apiVersion": "v1", "kind": "Config",
-                                    "clusters": [{"name": "b", "cluster": {"server": info["url"]}}],
+                                    "clusters": [{"name": "b", "cluster": {"server": info["url"],
+                                                                           "certificate-authority": info["ca"]}}],
                                     "users": [{"name": "b", "user": {"token": info["token"]}}],
                                     "contexts": [{"name": "b", "context": {"cluster": "b", "user": "b"}}],
                                     "current-context": "b"}))
@@ -152,7 +156,7 @@ def main() -> None:
 
         def watcher(idx: int) -> None:
             u = urlparse(info["url"])
-            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=60, context=info["ssl"])
             conn.request("GET", "/api/v1/namespaces/bench/configmaps?watch=true&timeoutSeconds=60",
                          headers={"Authorization": f"Bearer {info['token']}"})
             r = conn.getresponse()

@@ -152,6 +152,26 @@ def images_preload(
         _fail(err)
 
 
+@app.command()
+def lab(
+    backend: Backend = typer.Option(Backend.auto, help="Cluster backend; auto picks kind when Docker runs, else the sandbox."),
+    labs_dir: Path = typer.Option(Path("labs"), help="Folder JupyterLab opens."),
+    port: int = typer.Option(8888, help="JupyterLab port (the next free one if taken)."),
+    browser: bool = typer.Option(False, help="Open a web browser."),
+    stop_cluster: bool = typer.Option(False, help="Stop the cluster when JupyterLab exits (default: keep it)."),
+) -> None:
+    """Start a cluster and JupyterLab on the labs; Ctrl-C stops JupyterLab."""
+    from . import launch
+
+    try:
+        code = launch.run_lab(backend=backend.value, labs_dir=labs_dir, port=port, open_browser=browser,
+                              stop_cluster=stop_cluster, console=console)
+    except KKError as err:
+        _fail(err)
+    else:
+        raise typer.Exit(code)
+
+
 def main() -> None:  # pragma: no cover - entry point
     try:
         app()

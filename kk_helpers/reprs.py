@@ -299,12 +299,18 @@ def _event_time(ev: Obj) -> Obj:
     return {"metadata": {"creationTimestamp": ts}}
 
 
+def job_completions(job: Obj) -> str:
+    """``succeeded/completions``."""
+    return f"{(job.get('status') or {}).get('succeeded', 0) or 0}/{(job.get('spec') or {}).get('completions', 1) or 1}"
+
+
 def _involved(ev: Obj) -> str:
     inv = ev.get("involvedObject") or ev.get("regarding") or {}
     return f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
 
 
-def _job_status(job: Obj) -> str:
+def job_status(job: Obj) -> str:
+    """``Complete``, ``Failed``, ``Suspended`` or ``Running``."""
     for cond in (job.get("status") or {}).get("conditions") or []:
         if cond.get("status") == "True" and cond.get("type") in ("Complete", "Failed", "Suspended"):
             return str(cond["type"])
@@ -353,9 +359,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("MESSAGE", lambda o: str(o.get("message") or o.get("note") or "")),
     ],
     "Job": [
-        ("NAME", name_of), ("STATUS", _job_status),
-        ("COMPLETIONS", lambda o: f"{(o.get('status') or {}).get('succeeded', 0) or 0}/"
-                                  f"{(o.get('spec') or {}).get('completions', 1) or 1}"),
+        ("NAME", name_of), ("STATUS", job_status), ("COMPLETIONS", job_completions),
         ("AGE", age),
     ],
     "Namespace": [("NAME", name_of), ("STATUS", lambda o: str((o.get("status") or {}).get("phase", "Active"))),

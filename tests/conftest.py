@@ -71,7 +71,7 @@ class Kubectl:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxThread]:
     """One fast-mode sandbox shared by the session; tests isolate themselves by namespace."""
     state = tmp_path_factory.mktemp("sandbox")
-    with SandboxThread(state, mode="fast") as sb:
+    with SandboxThread(state, mode="fast", controllers=os.environ.get("KK_TEST_CONTROLLERS", "1") != "0") as sb:
         yield sb
 
 

@@ -119,27 +119,27 @@ def test_patch_types(api, namespace) -> None:
     }
     apps.create_namespaced_deployment(namespace, dep)
     # strategic: merge containers by name
-    apps.api_client.set_default_header("Content-Type", "application/strategic-merge-patch+json")
     out = apps.patch_namespaced_deployment("p", namespace, {"spec": {"template": {"spec": {"containers": [
-        {"name": "b", "image": "busybox:1.36"}]}}}})
+        {"name": "b", "image": "busybox:1.36"}]}}}}, _content_type="application/strategic-merge-patch+json")
     assert [(c.name, c.image) for c in out.spec.template.spec.containers] == [("a", "nginx:1.27"), ("b", "busybox:1.36")]
-    apps.api_client.default_headers.pop("Content-Type")
+    # merge patch replaces lists whole
+    out = apps.patch_namespaced_deployment("p", namespace, {"metadata": {"labels": {"m": "1"}}},
+                                           _content_type="application/merge-patch+json")
+    assert out.metadata.labels == {"m": "1"}
     # json patch
     out = apps.patch_namespaced_deployment("p", namespace, [{"op": "replace", "path": "/spec/replicas", "value": 3}])
     assert out.spec.replicas == 3
     # merge patch through the scale subresource
-    scale = apps.patch_namespaced_deployment_scale("p", namespace, {"spec": {"replicas": 2}})
+    scale = apps.patch_namespaced_deployment_scale("p", namespace, {"spec": {"replicas": 2}},
+                                                   _content_type="application/merge-patch+json")
     assert scale.spec.replicas == 2
     assert scale.status.selector == "app=p"
     # server-side apply
-    applied = api.call_api(
-        f"/apis/apps/v1/namespaces/{namespace}/deployments/p", "PATCH",
-        query_params=[("fieldManager", "tester"), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body={"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "p", "labels": {"x": "y"}}},
-        response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True)
-    assert applied["metadata"]["labels"] == {"x": "y"}
-    assert any(m["manager"] == "tester" and m["operation"] == "Apply" for m in applied["metadata"]["managedFields"])
+    applied = apps.patch_namespaced_deployment(
+        "p", namespace, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "p", "labels": {"x": "y"}}},
+        field_manager="tester", force=True, _content_type="application/apply-patch+yaml")
+    assert applied.metadata.labels == {"m": "1", "x": "y"}
+    assert any(m.manager == "tester" and m.operation == "Apply" for m in applied.metadata.managed_fields)
 
 
 def test_watch_sees_changes_and_resumes(api, namespace) -> None:
@@ -179,29 +179,48 @@ def test_watch_live_events(api, namespace) -> None:
     assert "ADDED live" in got
 
 
-def test_watch_too_old_is_410(api, namespace) -> None:
-    """Does watching from a compacted resourceVersion give a 410 Expired error event?"""
-    resp = api.call_api(f"/api/v1/namespaces/{namespace}/configmaps", "GET",
-                        query_params=[("watch", "true"), ("resourceVersion", "1"), ("timeoutSeconds", "2")],
-                        header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
-                        _preload_content=False, _return_http_data_only=True)
-    lines = [json.loads(x) for x in resp.data.decode().splitlines() if x.strip()]
-    assert lines[0]["type"] == "ERROR"
-    assert lines[0]["object"]["code"] == 410
-    assert lines[0]["object"]["reason"] == "Expired"
-    assert lines[0]["object"]["message"].startswith("too old resource version: 1 (")
+def test_watch_too_old_is_410(tmp_path) -> None:
+    """After a restart (the watch history is gone), does watching from an old resourceVersion give 410 Expired?"""
+    from kubernetes import config
+
+    from kk_helpers.sandbox.app import SandboxThread
+
+    with SandboxThread(tmp_path, controllers=False) as sb:
+        c = config.new_client_from_config(str(sb.kubeconfig_path))
+        client.CoreV1Api(c).create_namespaced_config_map("default", cm("before"))
+        c.close()
+    with SandboxThread(tmp_path, controllers=False) as sb:
+        c = config.new_client_from_config(str(sb.kubeconfig_path))
+        core = client.CoreV1Api(c)
+        resp = core.list_namespaced_config_map("default", watch=True, resource_version="1", timeout_seconds=2,
+                                               _preload_content=False)
+        lines = [json.loads(x) for x in resp.data.decode().splitlines() if x.strip()]
+        assert resp.status == 200
+        assert lines[0]["type"] == "ERROR"
+        assert lines[0]["object"]["code"] == 410
+        assert lines[0]["object"]["reason"] == "Expired"
+        assert lines[0]["object"]["message"].startswith("too old resource version: 1 (")
+        # the client's own watch helper turns this into an ApiException 410, and a fresh list+watch recovers
+        w = watch.Watch()
+        with pytest.raises(ApiException) as err:
+            for _ in w.stream(core.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=2):
+                pass
+        assert err.value.status == 410
+        rv = core.list_namespaced_config_map("default").metadata.resource_version
+        names = [e["object"].metadata.name for e in
+                 watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv,
+                                      timeout_seconds=1)]
+        assert names == []
+        c.close()
 
 
 def test_watch_list_initial_events_end_bookmark(api, namespace) -> None:
     """Does sendInitialEvents=true stream the current state then the initial-events-end bookmark?"""
     core = client.CoreV1Api(api)
     core.create_namespaced_config_map(namespace, cm("init"))
-    resp = api.call_api(f"/api/v1/namespaces/{namespace}/configmaps", "GET",
-                        query_params=[("watch", "true"), ("sendInitialEvents", "true"),
-                                      ("resourceVersionMatch", "NotOlderThan"), ("allowWatchBookmarks", "true"),
-                                      ("timeoutSeconds", "1")],
-                        header_params={"Accept": "application/json"}, auth_settings=["BearerToken"],
-                        _preload_content=False, _return_http_data_only=True)
+    resp = core.list_namespaced_config_map(namespace, watch=True, send_initial_events=True,
+                                           resource_version_match="NotOlderThan", allow_watch_bookmarks=True,
+                                           timeout_seconds=1, _preload_content=False)
     events = [json.loads(x) for x in resp.data.decode().splitlines() if x.strip()]
     names = [e["object"]["metadata"].get("name") for e in events if e["type"] == "ADDED"]
     assert "init" in names
@@ -224,7 +243,7 @@ def test_unauthenticated_is_401(sandbox) -> None:
     import urllib.request
 
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(sandbox.url + "/api/v1/namespaces")
+        urllib.request.urlopen(sandbox.url + "/api/v1/namespaces", context=sandbox.ssl_context())
     assert err.value.code == 401
     assert json.loads(err.value.read())["reason"] == "Unauthorized"
 

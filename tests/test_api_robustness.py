@@ -12,11 +12,13 @@ import json
 import os
 import random
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -108,7 +110,8 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: byt
 def test_fuzz_no_5xx(sandbox, namespace) -> None:
     """Do 5,000 random malformed requests all get answers below 500, with the server still answering?"""
     u = urlparse(sandbox.url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    ctx = sandbox.ssl_context()
+    conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=ctx)
     statuses: dict[int, int] = {}
     count = 0
 
@@ -126,7 +129,7 @@ def test_fuzz_no_5xx(sandbox, namespace) -> None:
             status = _request(conn, method, path, body, ctype, sandbox.token)
         except (http.client.HTTPException, ConnectionError):
             conn.close()
-            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+            conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=30, context=ctx)
             status = _request(conn, "GET", "/readyz", b"", "", sandbox.token)
         statuses[status] = statuses.get(status, 0) + 1
         count += 1
@@ -152,6 +155,7 @@ def _start_daemon(state: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]
             try:
                 info = json.loads(info_path.read_text())
                 if info["pid"] == proc.pid:
+                    info["ssl"] = ssl.create_default_context(cafile=str(state / "tls" / "ca.crt"))
                     return proc, info
             except ValueError:
                 pass
@@ -160,9 +164,9 @@ def _start_daemon(state: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]
     raise AssertionError("daemon did not start")
 
 
-def _http(info: dict[str, str], method: str, path: str, body: object = None) -> tuple[int, dict]:
+def _http(info: dict[str, Any], method: str, path: str, body: object = None) -> tuple[int, dict]:
     u = urlparse(info["url"])
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=10, context=info["ssl"])
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
                  headers={"Authorization": f"Bearer {info['token']}", "Content-Type": "application/json"})
     resp = conn.getresponse()
@@ -203,7 +207,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
 
 def test_concurrent_read_modify_write_loses_nothing(sandbox, namespace) -> None:
     """Do 8 clients racing read-modify-write on one object lose no increment, with losers getting 409?"""
-    info = {"url": sandbox.url, "token": sandbox.token}
+    info = {"url": sandbox.url, "token": sandbox.token, "ssl": sandbox.ssl_context()}
     path = f"/api/v1/namespaces/{namespace}/configmaps"
     status, _ = _http(info, "POST", path, {"metadata": {"name": "counter"}, "data": {"n": "0"}})
     assert status == 201

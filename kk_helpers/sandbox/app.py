@@ -23,6 +23,7 @@ from . import bootstrap
 from .registry import Registry
 from .server import APIServer
 from .store import Store
+from .tls import TLS
 
 log = logging.getLogger("kk.sandbox")
 
@@ -63,6 +64,7 @@ class Sandbox:
         self.api = APIServer(self.registry, self.token)
         self.runner: web.AppRunner | None = None
         self.manager: Any = None
+        self.tls = TLS(self.state_dir)
 
     def _stored_token(self) -> str:
         assert self.state_dir is not None
@@ -76,7 +78,7 @@ class Sandbox:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     async def start(self) -> None:
         """Bootstrap, start controllers, and listen."""
@@ -96,8 +98,10 @@ class Sandbox:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self.runner, sock)
+        site = web.SockSite(self.runner, sock, ssl_context=self.tls.server_context())
         await site.start()
+        # Build OpenAPI (and the validation tables) off the loop, so the first apply is fast.
+        asyncio.get_running_loop().run_in_executor(None, self.api.warm_openapi)
 
     async def stop(self) -> None:
         self.api.stopping.set()
@@ -117,7 +121,8 @@ class Sandbox:
             "apiVersion": "v1",
             "kind": "Config",
             "preferences": {},
-            "clusters": [{"name": context, "cluster": {"server": self.url}}],
+            "clusters": [{"name": context, "cluster": {"server": self.url,
+                                                        "certificate-authority-data": self.tls.ca_data}}],
             "users": [{"name": context, "user": {"token": self.token}}],
             "contexts": [{"name": context, "context": ctx}],
             "current-context": context,
@@ -194,6 +199,11 @@ class SandboxThread:
     def token(self) -> str:
         assert self.sandbox is not None
         return self.sandbox.token
+
+    def ssl_context(self) -> Any:
+        """An SSL context trusting this sandbox's CA, for raw HTTPS clients."""
+        assert self.sandbox is not None
+        return self.sandbox.tls.client_context()
 
     def __enter__(self) -> "SandboxThread":
         return self.start()

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -45,6 +46,19 @@ class Info:
     @property
     def server(self) -> str:
         return self.url
+
+    @property
+    def ca_path(self) -> Path:
+        return self.state_dir / "tls" / "ca.crt"
+
+    @property
+    def ca_data(self) -> str:
+        import base64
+
+        return base64.b64encode(self.ca_path.read_bytes()).decode()
+
+    def ssl_context(self) -> "ssl.SSLContext":
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
 
 def _info_path(state_dir: Path) -> Path:
@@ -81,14 +95,14 @@ def _alive(pid: int) -> bool:
 
 def healthy(info: Info, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(info.url + "/readyz", timeout=timeout) as resp:
+        with urllib.request.urlopen(info.url + "/readyz", timeout=timeout, context=info.ssl_context()) as resp:
             return resp.status == 200
-    except (urllib.error.URLError, OSError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError, ssl.SSLError):
         return False
 
 
 def _merge_context(info: Info) -> None:
-    doc = kubeconfig.build(SANDBOX_CONTEXT, info.url, token=info.token)
+    doc = kubeconfig.build(SANDBOX_CONTEXT, info.url, token=info.token, ca_data=info.ca_data)
     kubeconfig.merge(kubeconfig.default_path(), doc)
 
 
@@ -167,7 +181,7 @@ def set_node_running(node: str, *, running: bool, state_dir: Path | None = None)
                                  headers={"Authorization": f"Bearer {info.token}",
                                           "Content-Type": "application/merge-patch+json"})
     try:
-        with urllib.request.urlopen(req, timeout=10):
+        with urllib.request.urlopen(req, timeout=10, context=info.ssl_context()):
             pass
     except urllib.error.HTTPError as err:
         if err.code == 404:

@@ -31,9 +31,11 @@ Clients that read these documents, and what they need:
   schema whose ``x-kubernetes-group-version-kind`` list contains it.
 
 Building the documents needs the client's model classes, whose first import
-costs about a second; so everything is built lazily on first use, and the
+costs about half a second; so everything is built lazily on first use, and the
 extracted model metadata is cached on disk (see :func:`cache_dir`), which
-brings later cold starts down to a few tens of milliseconds.
+brings later cold starts down to a few tens of milliseconds. Serve documents
+with :meth:`OpenAPIV3.cache_headers`: kubectl then keeps them in its disk cache
+instead of downloading them for every command.
 
 Validation helpers for the write path: :func:`unknown_fields` (strict decoding)
 and :func:`wrong_type_fields` (what Go's JSON decoder would refuse), with
@@ -59,12 +61,15 @@ from .resources import GROUP_ORDER, RESOURCES, ResourceType
 __all__ = [
     "FIELD_META",
     "PATCH_META",
+    "QUANTITY_FORMAT_ERROR",
     "FieldMeta",
     "OpenAPIV3",
     "cache_dir",
     "definition_name",
     "field_model",
     "list_meta",
+    "base64_error",
+    "quantity_error",
     "unknown_fields",
     "wrong_type_fields",
 ]

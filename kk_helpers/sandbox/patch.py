@@ -106,6 +106,21 @@ _YAMLLoader.yaml_implicit_resolvers = {
 }
 
 
+def _string_keys(v: Any) -> Any:
+    """YAML mapping keys as the JSON strings sigs.k8s.io/yaml makes of them (``true``, ``1``)."""
+    if isinstance(v, dict):
+        return {(k if isinstance(k, str) else _go_scalar(k)): _string_keys(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_string_keys(x) for x in v]
+    return v
+
+
+def _go_scalar(k: Any) -> str:
+    if isinstance(k, bool):
+        return "true" if k else "false"
+    return "null" if k is None else str(k)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
 
@@ -131,7 +146,7 @@ def parse_patch_body(content_type: str, body: bytes | str) -> Any:
             raise errors.bad_request(
                 "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
                 f"{_json_kind(data)} into Go value of type map[string]interface {{}}")
-        return data
+        return _string_keys(data)
     if media not in (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH):
         raise unsupported_patch_type(content_type)
     try:
@@ -575,7 +590,8 @@ def _smp_map(original: dict[str, Any], patch: dict[str, Any], type_name: str | N
         directive = patch[_DIRECTIVE]
         if directive == "replace":
             del patch[_DIRECTIVE]
-            return _fresh(patch)[0]
+            replaced: dict[str, Any] = _fresh(patch)[0]
+            return replaced
         if directive == "delete":
             return {}
         raise _SMPError(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
@@ -733,8 +749,7 @@ def _smp_list(original: list[Any], patch: list[Any], spec: _Field, is_delete_lis
     kind = _element_kind(original, patch)
     if kind != "map":
         if is_delete_list:
-            drop = [x for x in patch]
-            return [x for x in original if x not in drop]
+            return [x for x in original if x not in patch]
         merged: list[Any] = []
         for x in original + patch:
             if x not in merged:
@@ -745,7 +760,8 @@ def _smp_list(original: list[Any], patch: list[Any], spec: _Field, is_delete_lis
     mkey = spec.merge_key
     if not mkey:
         raise _SMPError("cannot merge lists without merge key for type map")
-    original, patch = _smp_special_items(original, patch, mkey)
+    original, patch = _smp_special_items(list(original), patch, mkey)
+    server_order = list(original)  # the live order, before new items are appended
     item_type = spec.type
     for item in patch:
         if mkey not in item:
@@ -762,7 +778,7 @@ def _smp_list(original: list[Any], patch: list[Any], spec: _Field, is_delete_lis
                 original.append(value)
     in_patch = [x for x in original if _key_in(x, patch, mkey)]
     server_only = [x for x in original if not _key_in(x, patch, mkey)]
-    return _normalize_order(in_patch, server_only, patch, original, mkey)
+    return _normalize_order(in_patch, server_only, patch, server_order, mkey)
 
 
 def _smp_special_items(original: list[Any], patch: list[Any], mkey: str) -> tuple[list[Any], list[Any]]:
@@ -1587,9 +1603,9 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], rt: 
     new_set = _filter(new_set, rt, sub)
 
     base = copy.deepcopy(live) if live else {}
-    live_md = base.get("metadata") if isinstance(base.get("metadata"), dict) else {}
+    live_md = base.get("metadata")
     try:
-        entries = _decode_entries(live_md.pop("managedFields", None))
+        entries = _decode_entries(live_md.pop("managedFields", None) if isinstance(live_md, dict) else None)
     except _BadManagedFields:
         entries = []
     me = _Entry(manager, "Apply", rt.group_version, None, set(), sub)

@@ -204,7 +204,8 @@ class Registry:
         return self._replace(rt, old, obj, opts, subresource=subresource)
 
     def _replace(self, rt: ResourceType, old: Obj, obj: Obj, opts: WriteOptions, *,
-                 subresource: str | None = None, expect_rv: str | None = None) -> Obj:
+                 subresource: str | None = None, expect_rv: str | None = None,
+                 managed_subresource: str | None = None) -> Obj:
         """Common tail of update and patch: carry immutable metadata, validate, store."""
         md = obj.setdefault("metadata", {})
         omd = old["metadata"]
@@ -227,13 +228,12 @@ class Registry:
         self._validate(rt, obj, old)
         if rt is SERVICES and subresource is None:
             self.allocator.allocate(obj, old, dry_run=opts.dry_run)
+        _drop_empty_maps(obj["metadata"])
         if opts.field_manager:
             obj = patch.update_managed_fields(old, obj, opts.field_manager, "Update", rt, self.now(),
-                                              subresource=subresource)
-        else:
-            obj["metadata"]["managedFields"] = old["metadata"].get("managedFields") or obj["metadata"].get("managedFields")
-            if not obj["metadata"]["managedFields"]:
-                obj["metadata"].pop("managedFields")
+                                              subresource=managed_subresource or subresource)
+        elif "managedFields" not in obj["metadata"] and old["metadata"].get("managedFields"):
+            obj["metadata"]["managedFields"] = old["metadata"]["managedFields"]
         if opts.dry_run:
             return obj
         # Finalizers emptied on an object being deleted: it goes now.
@@ -258,8 +258,6 @@ class Registry:
         opts = opts or WriteOptions()
         old = self.store.get(rt, self._ns(rt, namespace), name)
         if patch_type == "apply":
-            if not opts.field_manager:
-                raise errors.bad_request("PATCH, application/apply-patch+yaml requests must supply fieldManager")
             if not isinstance(body, dict):
                 raise errors.bad_request("error decoding YAML: the body must be an object")
             if old is None:
@@ -278,7 +276,8 @@ class Registry:
                 return created, True
             applied = self._check_body(rt, deep_copy(body), namespace, opts)
             target = self._subresource_view(rt, old, subresource)
-            new = patch.server_side_apply(target, applied, rt, opts.field_manager, force, self.now())
+            new = patch.server_side_apply(target, applied, rt, opts.field_manager, force, self.now(),
+                                          subresource=subresource)
             new = self._from_subresource_view(rt, old, new, subresource)
             manager, opts.field_manager = opts.field_manager, ""
             try:
@@ -301,7 +300,7 @@ class Registry:
                 raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
             new = patch.strategic_merge_patch(current, body, rt)
         else:
-            raise errors.unsupported_media_type(f"the media type {patch_type!r} is not supported for PATCH")
+            raise patch.unsupported_patch_type(patch_type)
         if not isinstance(new, dict):
             raise errors.bad_request("the patch result is not an object")
         expect_rv = None
@@ -311,7 +310,8 @@ class Registry:
                 expect_rv = patched_rv or None
         if subresource == "scale":
             new = self._from_subresource_view(rt, old, new, subresource)
-            return self._replace(rt, old, new, opts, subresource=None, expect_rv=expect_rv), False
+            return self._replace(rt, old, new, opts, subresource=None, expect_rv=expect_rv,
+                                 managed_subresource="scale"), False
         new = self._check_body(rt, new, namespace, opts)
         new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
         return self._replace(rt, old, new, opts, subresource=subresource,
@@ -362,7 +362,7 @@ class Registry:
             raise errors.bad_request("the body of the request was in an unknown format - expected a Scale object")
         new = self._from_subresource_view(rt, old, body, "scale")
         rv = (body.get("metadata") or {}).get("resourceVersion")
-        return self._replace(rt, old, new, opts, expect_rv=rv or None)
+        return self._replace(rt, old, new, opts, expect_rv=rv or None, managed_subresource="scale")
 
     # -- delete ------------------------------------------------------------------------------
 
@@ -494,14 +494,27 @@ class Registry:
 
 
 def _same(a: Obj, b: Obj) -> bool:
-    """Equal ignoring resourceVersion and managedFields timestamps."""
+    """Equal ignoring resourceVersion and managedFields timestamps (ownership changes count)."""
     if a is b:
         return True
     am, bm = a.get("metadata", {}), b.get("metadata", {})
     keys = (set(am) | set(bm)) - {"resourceVersion", "managedFields"}
     if any(am.get(k) != bm.get(k) for k in keys):
         return False
+    if _ownership(am.get("managedFields")) != _ownership(bm.get("managedFields")):
+        return False
     return all(a.get(k) == b.get(k) for k in (set(a) | set(b)) - {"metadata"})
+
+
+def _ownership(entries: Any) -> list[Any]:
+    return [{k: v for k, v in e.items() if k != "time"} for e in entries or [] if isinstance(e, dict)]
+
+
+def _drop_empty_maps(md: Obj) -> None:
+    """Go's omitempty: an emptied labels/annotations map is not stored."""
+    for key in ("labels", "annotations"):
+        if key in md and not md[key]:
+            del md[key]
 
 
 __all__ = ["Registry", "WriteOptions", "now_rfc3339", "random_suffix", "GENERATION_KINDS", "DEPLOYMENTS",

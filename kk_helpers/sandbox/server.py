@@ -24,6 +24,7 @@ import yaml
 from aiohttp import web
 
 from . import discovery, errors, selectors, tables
+from . import patch as patch_mod
 from .errors import APIError
 from .registry import Registry, WriteOptions
 from .resources import NAMESPACES, PODS, ResourceType, by_path
@@ -114,6 +115,8 @@ class APIServer:
             return await handler(request)
         except APIError as err:
             return status_response(err)
+        except web.HTTPRedirection:
+            raise
         except web.HTTPException as exc:
             if exc.status == 413:
                 return status_response(errors.too_large())
@@ -137,7 +140,7 @@ class APIServer:
             if parts[:2] == ["openapi", "v2"]:
                 raise errors.resource_not_found()
             if parts[:2] == ["openapi", "v3"]:
-                return self._openapi_v3(parts[2:])
+                return self._openapi_v3(parts[2:], request.query.get("hash"))
         target = self._resolve(parts)
         if target is None:
             raise errors.resource_not_found()
@@ -161,17 +164,29 @@ class APIServer:
             return discovery.resource_list(parts[1], parts[2])
         return None
 
-    def _openapi_v3(self, rest: list[str]) -> web.Response:
+    @property
+    def openapi(self) -> Any:
         if self._openapi is None:
             from .openapi import OpenAPIV3
 
             self._openapi = OpenAPIV3()
+        return self._openapi
+
+    def warm_openapi(self) -> None:
+        """Build the OpenAPI documents (and validation tables) ahead of the first request."""
+        self.openapi.root()
+
+    def _openapi_v3(self, rest: list[str], requested_hash: str | None) -> web.Response:
+        oa = self.openapi
         if not rest:
-            return web.Response(body=dumps(self._openapi.root()), content_type=JSON)
-        body = self._openapi.document_bytes("/".join(rest))
+            return web.Response(body=dumps(oa.root()), content_type=JSON)
+        path = "/".join(rest)
+        body = oa.document_bytes(path)
         if body is None:
             raise errors.resource_not_found()
-        return web.Response(body=body, content_type=JSON)
+        if requested_hash and requested_hash != oa.hash(path):
+            raise web.HTTPMovedPermanently(location=f"/openapi/v3/{path}?hash={oa.hash(path)}")
+        return web.Response(body=body, content_type=JSON, headers=oa.cache_headers(path, requested_hash))
 
     def _resolve(self, parts: list[str]) -> Target | None:
         if len(parts) >= 2 and parts[0] == "api" and parts[1] == "v1":
@@ -335,14 +350,16 @@ class APIServer:
         if method == "PATCH":
             ptype = PATCH_TYPES.get(request.headers.get("Content-Type", "").split(";")[0].strip().lower())
             if ptype is None:
-                raise errors.unsupported_media_type(
-                    f"the body of the request was in an unknown format - accepted media types include: "
-                    f"{', '.join(PATCH_TYPES)}")
+                raise patch_mod.unsupported_patch_type()
             body = await self._decode(request, t.rt, patch_type=ptype)
             opts = self._write_options(request)
             force = _bool(q.get("force")) if "force" in q else False
             if "force" in q and ptype != "apply":
-                raise errors.bad_request("force is only allowed for apply patches")
+                raise errors.APIError(422, "Invalid", 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                                      "may not be specified for non-apply patch",
+                                      {"group": "meta.k8s.io", "kind": "PatchOptions",
+                                       "causes": [{"reason": "FieldValueForbidden", "field": "force",
+                                                   "message": "Forbidden: may not be specified for non-apply patch"}]})
             obj, created = self.registry.patch(t.rt, t.namespace, t.name, ptype, body, opts, force=force)
             return self._respond(obj, 201 if created else 200, opts)
         if method == "DELETE":
@@ -405,7 +422,7 @@ class APIServer:
             if method == "PATCH":
                 ptype = PATCH_TYPES.get(request.headers.get("Content-Type", "").split(";")[0].strip().lower())
                 if ptype is None:
-                    raise errors.unsupported_media_type("the body of the request was in an unknown format")
+                    raise patch_mod.unsupported_patch_type()
                 body = await self._decode(request, rt, patch_type=ptype)
                 obj, _ = self.registry.patch(rt, t.namespace, t.name, ptype, body, opts, subresource="status",
                                              force=_bool(request.query.get("force")) if "force" in request.query else False)
@@ -420,7 +437,7 @@ class APIServer:
             if method == "PATCH":
                 ptype = PATCH_TYPES.get(request.headers.get("Content-Type", "").split(";")[0].strip().lower())
                 if ptype is None:
-                    raise errors.unsupported_media_type("the body of the request was in an unknown format")
+                    raise patch_mod.unsupported_patch_type()
                 body = await self._decode(request, rt, patch_type=ptype)
                 obj, _ = self.registry.patch(rt, t.namespace, t.name, ptype, body, opts, subresource="scale")
                 return self._respond(self.registry.scale_of(rt, obj), 200, opts)
@@ -570,7 +587,17 @@ class APIServer:
         initial: list[dict[str, Any]] = []
         if since is None and (send_initial or rv_param in ("", "0")):
             initial = self.store.list(t.rt, ns)
-        watcher = self.store.watch(t.rt, ns, since)
+        try:
+            watcher = self.store.watch(t.rt, ns, since)
+        except APIError as err:
+            if err.code != 410:
+                raise
+            # A real server answers 200 and sends one ERROR event, then closes.
+            resp = web.StreamResponse(status=200, headers={"Content-Type": JSON, "Transfer-Encoding": "chunked"})
+            await resp.prepare(request)
+            await resp.write(dumps({"type": "ERROR", "object": err.status()}) + b"\n")
+            await resp.write_eof()
+            return resp
 
         def matches(obj: dict[str, Any]) -> bool:
             if label_match is not None and not label_match(obj.get("metadata", {}).get("labels") or {}):

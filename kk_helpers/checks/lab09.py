@@ -1,0 +1,70 @@
+"""Lab 09 — portability: the same workload, from the same files, in two places (namespaces or contexts)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .. import reprs
+from .base import Context, LabChecks, deployment_counts
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+
+LAB = LabChecks("09", "portability")
+DEPLOYMENT = "myd1"
+
+
+def other_namespace(namespace: str) -> str:
+    """The second place of the lab: ``<lab namespace>-b``."""
+    return f"{namespace}-b"[:63]
+
+
+def _describe(d: dict | None) -> str:
+    if d is None:
+        return "missing"
+    want, ready, _, _ = deployment_counts(d)
+    return f"{', '.join(reprs.images_of(d))}, {ready}/{want} ready"
+
+
+@LAB.task("portable", f"deployment {DEPLOYMENT} runs the same way in two places",
+          hints=[f"kubectl apply -f myd1.yaml -n <lab namespace>-b (or --context <other>)",
+                 "lab.check('portable', namespace_b='...') or context_b='...' names the second place"])
+def portable(ctx: Context) -> None:
+    from ..connect import open_cluster
+
+    name = ctx.param("name", DEPLOYMENT)
+    ns_b = str(ctx.param("namespace_b", other_namespace(ctx.namespace)))
+    context_b = ctx.param("context_b")
+    here = ctx.get("deployment", name)
+    if context_b:
+        other_cluster = open_cluster(ctx.cluster.kubeconfig_path, str(context_b))
+        there_ctx = Context(other_cluster, ns_b)
+        there: Any = there_ctx.get("deployment", name)
+        if there is not None:
+            ctx.remember(there)
+        where_b = f"context {context_b}, namespace {ns_b}"
+    else:
+        there = ctx.get("deployment", name, ns_b)
+        where_b = f"namespace {ns_b}"
+    ctx.require("here", here is not None, f"deployment {name} in {ctx.namespace}", _describe(here))
+    ctx.require("there", there is not None, f"deployment {name} in {where_b}", _describe(there),
+                hint=f"kubectl apply -f myd1.yaml -n {ns_b}")
+    if here is None or there is None:
+        return
+    ctx.require("same image", reprs.images_of(here) == reprs.images_of(there), "the same images in both",
+                f"{reprs.images_of(here)} vs {reprs.images_of(there)}", hint="apply the same file in both places")
+    a, b = deployment_counts(here), deployment_counts(there)
+    ctx.require("same replicas", a[0] == b[0], "the same replicas in both", f"{a[0]} vs {b[0]}")
+    ctx.part("ready", a[1] == a[0] and b[1] == b[0], "all ready in both", f"{a[1]}/{a[0]} and {b[1]}/{b[0]}")
+
+
+@LAB.set_setup
+def setup(lab: Lab) -> None:
+    """A fresh second namespace ``<lab namespace>-b`` next to the lab's (skipped where RBAC forbids it)."""
+    from ..errors import KKError
+    from ..lab import recreate_namespace
+
+    try:
+        recreate_namespace(lab.cluster, other_namespace(lab.namespace), labels={"kk.dev/lab": lab.name})
+    except KKError:
+        pass

@@ -1,0 +1,657 @@
+"""The simulated node runtime: scheduler, kubelets, kube-proxy, endpoints and node lifecycle.
+
+:func:`install` wires these into the controller manager:
+
+* ``scheduler.py`` binds pending pods to nodes (taints, selectors, resources,
+  cordons) or explains why it cannot, as ``default-scheduler`` does;
+* ``kubelet.py`` runs the pods bound to each node: pulls (from the offline
+  catalog in ``images``), starts containers, runs their programs on a simulated
+  clock, probes them, restarts them with back-off, and finishes graceful
+  deletions;
+* ``endpoints.py`` keeps Endpoints and EndpointSlices in step with ready pods;
+* ``nodes.py`` is the node lifecycle controller: cordon taints, and the
+  stop-a-node drill (NotReady, unreachable taints, eviction);
+* ``proxy.py`` serves every NodePort on every node's address, answering as the
+  pods' programs would.
+
+This module holds what they share: per-pod runtime state (container processes,
+their logs and files), pod IP allocation, the images each node has pulled, and
+the ``kubectl logs`` provider.
+
+For the Job controller: a pod whose containers all end reaches phase
+``Succeeded`` (every exit code 0) or ``Failed`` on its own when its
+``restartPolicy`` is ``Never`` (``OnFailure``: only success ends it; failures
+restart the container with back-off, as on a real node). Nothing else is needed.
+
+Simulated time: ``sleep N`` in a container takes N seconds in ``realistic``
+mode; in ``fast`` mode it takes N/100 seconds, except sleeps of 300 s or more
+(the "keep the container running" idiom), which stay real.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .. import errors
+from ..resources import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
+from ..store import Obj
+from . import images
+from .images import Exit, FileOp, Output, Serve, Sleep, Tick
+
+if TYPE_CHECKING:
+    from .base import ManagerBase
+
+log = logging.getLogger("kk.sandbox.runtime")
+
+#: Lines kept per container log (current and previous instance each).
+LOG_LINES = 5000
+#: Seconds of a program's future simulated ahead of the clock (to know when it exits).
+LOOKAHEAD = 120.0
+#: Actions processed per advance, so a loop without sleeps cannot stall the event loop.
+MAX_STEPS = 4000
+#: Simulated seconds one shell command takes.
+COMMAND_COST = 0.0005
+
+#: Annotation that marks a node stopped (the failure drill; see daemon.set_node_running).
+NODE_STOPPED = "sandbox.kk.dev/stopped"
+
+
+def node_stopped(node: Obj | None) -> bool:
+    return bool(node) and ((node or {}).get("metadata", {}).get("annotations") or {}).get(NODE_STOPPED) == "true"
+
+
+def node_ip(node: Obj | None) -> str:
+    for a in ((node or {}).get("status") or {}).get("addresses") or []:
+        if a.get("type") == "InternalIP":
+            return str(a.get("address"))
+    return "127.0.0.1"
+
+
+def rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def rfc3339_nano(ts: float) -> str:
+    dt = datetime.fromtimestamp(ts, timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
+
+
+def go_duration(seconds: float) -> str:
+    """Go's ``time.Duration`` string, truncated to milliseconds (``1.234s``, ``52ms``)."""
+    ms = max(0, int(seconds * 1000))
+    if ms < 1000:
+        return f"{ms}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.3f}".rstrip("0").rstrip(".") + "s"
+    m, rest = divmod(ms, 60_000)
+    return f"{m}m" + (f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s")
+
+
+# ------------------------------------------------------------------------------------------
+# Logs
+# ------------------------------------------------------------------------------------------
+
+
+class ContainerLog:
+    """One container instance's output: (timestamp, line) pairs, bounded."""
+
+    def __init__(self) -> None:
+        self.lines: deque[tuple[float, str]] = deque(maxlen=LOG_LINES)
+
+    def write(self, ts: float, text: str) -> None:
+        for line in text.split("\n"):
+            self.lines.append((ts, line))
+
+    def view(self, now: float) -> list[tuple[float, str]]:
+        return [(ts, line) for ts, line in self.lines if ts <= now]
+
+
+def render_log(entries: list[tuple[float, str]], params: dict[str, Any], now: float) -> str:
+    """Apply ``sinceSeconds``, ``tailLines``, ``timestamps`` and ``limitBytes`` as the kubelet does."""
+    since = params.get("sinceSeconds")
+    if since is not None:
+        entries = [e for e in entries if e[0] >= now - int(since)]
+    tail = params.get("tailLines")
+    if tail is not None:
+        tail = int(tail)
+        entries = entries[-tail:] if tail > 0 else []
+    if params.get("timestamps"):
+        text = "".join(f"{rfc3339_nano(ts)} {line}\n" for ts, line in entries)
+    else:
+        text = "".join(f"{line}\n" for _, line in entries)
+    limit = params.get("limitBytes")
+    if limit is not None:
+        text = text.encode()[: int(limit)].decode(errors="ignore")
+    return text
+
+
+# ------------------------------------------------------------------------------------------
+# Files
+# ------------------------------------------------------------------------------------------
+
+
+class PodFS:
+    """A pod's files over time: emptyDir volumes shared by its containers, and each container's own files.
+
+    ConfigMap and Secret volumes are read live from the store (read-only).
+    """
+
+    def __init__(self, runtime: "Runtime", pod: Obj) -> None:
+        self.runtime = runtime
+        self.namespace = pod["metadata"].get("namespace", "default")
+        self.volumes: dict[str, Obj] = {v.get("name"): v for v in (pod.get("spec") or {}).get("volumes") or []}
+        self.mounts: dict[str, list[Obj]] = {}
+        spec = pod.get("spec") or {}
+        for c in list(spec.get("initContainers") or []) + list(spec.get("containers") or []):
+            self.mounts[c.get("name")] = sorted(c.get("volumeMounts") or [], key=lambda m: -len(m.get("mountPath", "")))
+        self.data: dict[tuple[str, str], list[tuple[float, str | None]]] = {}
+
+    def _locate(self, container: str, path: str) -> tuple[str, str, Obj | None]:
+        """(space, relative path, volume) for a container path; space is a volume or ``@container``."""
+        for m in self.mounts.get(container, []):
+            mp = m.get("mountPath", "").rstrip("/")
+            if path == mp or path.startswith(mp + "/"):
+                rel = path[len(mp):].lstrip("/")
+                if m.get("subPath"):
+                    rel = (m["subPath"].rstrip("/") + "/" + rel).strip("/")
+                vol = self.volumes.get(m.get("name"))
+                return f"vol:{m.get('name')}", rel, vol
+        return f"@{container}", path, None
+
+    def write(self, container: str, ts: float, path: str, content: str | None, append: bool = False) -> None:
+        space, rel, vol = self._locate(container, path)
+        if vol is not None and ("configMap" in vol or "secret" in vol or "projected" in vol):
+            return  # read-only
+        hist = self.data.setdefault((space, rel), [])
+        if append and content is not None:
+            content = (self._at(hist, ts) or "") + content
+        hist.append((ts, content))
+        hist.sort(key=lambda e: e[0])
+        if len(hist) > 50:
+            del hist[:-50]
+
+    @staticmethod
+    def _at(hist: list[tuple[float, str | None]], ts: float) -> str | None:
+        value = None
+        for t, content in hist:
+            if t <= ts:
+                value = content
+            else:
+                break
+        return value
+
+    def read(self, container: str, path: str, ts: float) -> str | None:
+        space, rel, vol = self._locate(container, path)
+        if vol is not None:
+            source = self._volume_file(vol, rel)
+            if source is not None or "configMap" in vol or "secret" in vol:
+                return source
+        hist = self.data.get((space, rel))
+        return self._at(hist, ts) if hist else None
+
+    def list(self, container: str, path: str, ts: float) -> list[str]:
+        space, rel, vol = self._locate(container, path.rstrip("/") + "/x")
+        rel_dir = rel[:-1].rstrip("/")
+        names = set()
+        if vol is not None:
+            names |= set(self._volume_keys(vol))
+        for (sp, r), hist in self.data.items():
+            if sp == space and r.rsplit("/", 1)[0] == rel_dir.rstrip("/") and self._at(hist, ts) is not None:
+                names.add(r.rsplit("/", 1)[-1])
+        return sorted(names)
+
+    def _volume_keys(self, vol: Obj) -> list[str]:
+        data = self._volume_data(vol)
+        return list(data) if data else []
+
+    def _volume_data(self, vol: Obj) -> dict[str, str] | None:
+        import base64
+
+        store = self.runtime.store
+        if "configMap" in vol:
+            src = vol["configMap"] or {}
+            cm = store.get(CONFIGMAPS, self.namespace, src.get("name", ""))
+            if cm is None:
+                return None
+            data = dict(cm.get("data") or {})
+        elif "secret" in vol:
+            src = vol["secret"] or {}
+            sec = store.get(SECRETS, self.namespace, src.get("secretName", ""))
+            if sec is None:
+                return None
+            data = {}
+            for k, v in (sec.get("data") or {}).items():
+                try:
+                    data[k] = base64.b64decode(v).decode(errors="replace")
+                except (ValueError, TypeError):
+                    data[k] = ""
+            data.update(sec.get("stringData") or {})
+        else:
+            return None
+        items = src.get("items")
+        if items:
+            return {i.get("path", i.get("key")): data.get(i.get("key"), "") for i in items if i.get("key") in data}
+        return data
+
+    def _volume_file(self, vol: Obj, rel: str) -> str | None:
+        data = self._volume_data(vol)
+        if data is None:
+            return None
+        return data.get(rel)
+
+
+# ------------------------------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------------------------------
+
+
+class Process:
+    """A container's program, advanced on the simulated clock.
+
+    Actions are applied when their simulated time comes; the runner may look
+    ahead of the wall clock (to learn when the program exits), and everything it
+    records carries the action's own timestamp, so readers filter by "now".
+    """
+
+    def __init__(self, runtime: "Runtime", gen: images.Program, start: float, log: ContainerLog, fs: PodFS,
+                 container: str) -> None:
+        self.runtime = runtime
+        self.gen = gen
+        self.cursor = start
+        self.start = start
+        self.log = log
+        self.fs = fs
+        self.container = container
+        self.exit_at: float | None = None
+        self.exit_code: int | None = None
+        self.listening: dict[int, tuple[float, Serve]] = {}
+        self.blocked = False
+
+    def advance(self, until: float) -> None:
+        """Apply actions up to ``until`` (bounded per call)."""
+        steps = 0
+        while self.exit_at is None and not self.blocked and self.cursor <= until and steps < MAX_STEPS:
+            steps += 1
+            try:
+                action = next(self.gen)
+            except StopIteration as stop:
+                self.exit_at, self.exit_code = self.cursor, int(stop.value or 0)
+                break
+            except Exception:  # a bug in the interpreter must not kill the kubelet
+                log.exception("program of container %s failed", self.container)
+                self.exit_at, self.exit_code = self.cursor, 1
+                break
+            if isinstance(action, Output):
+                self.log.write(self.cursor, action.text)
+            elif isinstance(action, Sleep):
+                if action.seconds == math.inf:
+                    self.blocked = True
+                else:
+                    self.cursor += self.runtime.scale(action.seconds)
+            elif isinstance(action, Tick):
+                self.cursor += COMMAND_COST
+            elif isinstance(action, FileOp):
+                self.fs.write(self.container, self.cursor, action.path, action.content, action.append)
+            elif isinstance(action, Serve):
+                self.listening[action.port] = (self.cursor, action)
+            elif isinstance(action, Exit):
+                self.exit_at, self.exit_code = self.cursor, action.code
+        if steps >= MAX_STEPS and self.cursor <= until:
+            # A busy loop: skip its remaining output up to ``until`` rather than spin.
+            self.cursor = until + COMMAND_COST
+
+    def serving(self, port: int, at: float) -> Serve | None:
+        entry = self.listening.get(port)
+        if entry is None or entry[0] > at or (self.exit_at is not None and self.exit_at <= at):
+            return None
+        return entry[1]
+
+    @property
+    def next_wakeup(self) -> float | None:
+        """When the runner must look again (exit time or the end of what was simulated)."""
+        if self.exit_at is not None:
+            return self.exit_at
+        if self.blocked:
+            return None
+        return self.cursor
+
+
+# ------------------------------------------------------------------------------------------
+# Per-pod state
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ContainerState:
+    """What the kubelet knows of one container of a pod."""
+
+    name: str
+    init: bool
+    image: str
+    ref: images.ImageRef | None = None
+    spec: images.ImageSpec | None = None
+    stage: str = "pull"  # pull, pulling, pull-backoff, starting, running, crash-backoff, exited, done
+    next_at: float = 0.0
+    waiting_reason: str = "ContainerCreating"
+    waiting_message: str = ""
+    container_id: str = ""
+    restart_count: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    exit_code: int | None = None
+    term_reason: str = ""
+    term_message: str = ""
+    last_terminated: Obj | None = None
+    ready: bool = False
+    started: bool = False
+    pull_failures: int = 0
+    crashes: int = 0
+    pulled_image: str = ""
+    process: Process | None = None
+    log: ContainerLog = field(default_factory=ContainerLog)
+    previous_log: ContainerLog | None = None
+    probe: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    spec_hash: str = ""
+
+
+@dataclass
+class PodState:
+    """The kubelet's view of one pod."""
+
+    uid: str
+    namespace: str
+    name: str
+    node: str
+    fs: PodFS
+    ip: str | None = None
+    host_ip: str = ""
+    start_time: float | None = None
+    sandbox_at: float = 0.0
+    containers: dict[str, ContainerState] = field(default_factory=dict)
+    init_names: list[str] = field(default_factory=list)
+    app_names: list[str] = field(default_factory=list)
+    terminating_at: float | None = None
+    finish_at: float | None = None
+    done: bool = False
+
+
+# ------------------------------------------------------------------------------------------
+# Pod IPs
+# ------------------------------------------------------------------------------------------
+
+
+class IPAM:
+    """host-local style allocation from each node's podCIDR: sequential, skipping addresses in use."""
+
+    def __init__(self, runtime: "Runtime") -> None:
+        self.runtime = runtime
+        self.last: dict[str, int] = {}
+        self.used: dict[str, set[str]] = {}
+
+    def _in_use(self, node: Obj) -> set[str]:
+        name = node["metadata"]["name"]
+        if name not in self.used:
+            self.used[name] = {
+                (p.get("status") or {}).get("podIP")
+                for p in self.runtime.store.iter_all(PODS)
+                if (p.get("spec") or {}).get("nodeName") == name and (p.get("status") or {}).get("podIP")
+                and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")}
+        return self.used[name]
+
+    def allocate(self, node: Obj) -> str:
+        name = node["metadata"]["name"]
+        cidr = (node.get("spec") or {}).get("podCIDR") or "10.244.0.0/24"
+        net = ipaddress.ip_network(cidr, strict=False)
+        used = self._in_use(node)
+        size = net.num_addresses
+        start = self.last.get(name, 1)
+        for i in range(1, size - 1):
+            off = (start + i - 2) % (size - 3) + 2  # .2 ... .254 (.1 is the bridge)
+            ip = str(net.network_address + off)
+            if ip not in used:
+                used.add(ip)
+                self.last[name] = off
+                return ip
+        raise errors.internal(f"failed to allocate for range 0: no IP addresses available in range set: {cidr}")
+
+    def release(self, node: str, ip: str | None) -> None:
+        if ip and node in self.used:
+            self.used[node].discard(ip)
+
+    def gateway(self, node: Obj | None) -> str:
+        cidr = ((node or {}).get("spec") or {}).get("podCIDR") or "10.244.0.0/24"
+        return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
+
+
+# ------------------------------------------------------------------------------------------
+# The shared runtime
+# ------------------------------------------------------------------------------------------
+
+
+class Runtime:
+    """State shared by the kubelet, the proxy and the log provider."""
+
+    def __init__(self, manager: "ManagerBase") -> None:
+        self.manager = manager
+        self.registry = manager.registry
+        self.store = manager.registry.store
+        self.timing = manager.timing
+        self.fast = manager.timing.mode == "fast"
+        self.pods: dict[str, PodState] = {}  # by uid
+        self.by_key: dict[tuple[str, str], str] = {}  # (namespace, name) -> uid
+        self.node_images: dict[str, set[str]] = {}
+        self.ipam = IPAM(self)
+
+    # -- time ------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time()
+
+    def scale(self, seconds: float) -> float:
+        """Simulated seconds -> sandbox seconds (see the module docstring)."""
+        if seconds == math.inf:
+            return math.inf
+        if not self.fast or seconds >= 300:
+            return seconds
+        return seconds / 100.0
+
+    def jitter(self, seconds: float) -> float:
+        """A delay with +-25% spread, so pods do not move in lockstep."""
+        if seconds <= 0:
+            return 0.0
+        return seconds * (0.75 + secrets.randbelow(500) / 1000.0)
+
+    # -- pods ------------------------------------------------------------------------------
+
+    def pod_state(self, uid: str) -> PodState | None:
+        return self.pods.get(uid)
+
+    def forget(self, key: tuple[str, str], uid: str | None = None) -> None:
+        uid = uid or self.by_key.get(key)
+        if uid is None:
+            return
+        ps = self.pods.pop(uid, None)
+        if self.by_key.get(key) == uid:
+            del self.by_key[key]
+        if ps is not None:
+            self.ipam.release(ps.node, ps.ip)
+
+    def container_of(self, pod: Obj, container: str | None) -> ContainerState | None:
+        ps = self.pods.get(pod["metadata"].get("uid", ""))
+        if ps is None:
+            return None
+        if container is None:
+            return ps.containers.get(ps.app_names[0]) if ps.app_names else None
+        return ps.containers.get(container)
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def log_provider(self, pod: Obj, container: str | None, params: dict[str, Any]) -> str:
+        """``kubectl logs``: the container's simulated output (current or ``previous`` instance)."""
+        md = pod["metadata"]
+        name = md.get("name")
+        if not (pod.get("spec") or {}).get("nodeName"):
+            return ""
+        ps = self.pods.get(md.get("uid", ""))
+        cs = ps.containers.get(container or "") if ps else None
+        if cs is None and ps is not None and container is None and ps.app_names:
+            cs = ps.containers.get(ps.app_names[0])
+        now = self.now()
+        if params.get("previous"):
+            if cs is None or cs.previous_log is None:
+                raise errors.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+            return render_log(cs.previous_log.view(now), params, now)
+        if cs is None:
+            raise errors.bad_request(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+        if cs.process is None and cs.previous_log is None and cs.stage in ("pull", "pulling", "pull-backoff", "starting"):
+            if cs.stage == "pull-backoff" or cs.waiting_reason in ("ErrImagePull", "ImagePullBackOff"):
+                why = "trying and failing to pull image"
+            elif cs.waiting_reason in ("InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"):
+                why = cs.waiting_reason
+            elif cs.init is False and any(not c.started or c.stage != "done" for c in ps.containers.values() if c.init) \
+                    if ps else False:
+                why = "PodInitializing"
+            else:
+                why = "ContainerCreating"
+            raise errors.bad_request(f'container "{container or cs.name}" in pod "{name}" is waiting to start: {why}')
+        if cs.process is not None:
+            cs.process.advance(now)
+        return render_log(cs.log.view(now), params, now)
+
+    # -- HTTP to pods ----------------------------------------------------------------------
+
+    def listening_container(self, pod: Obj, port: int, at: float | None = None) -> tuple[ContainerState, Serve] | None:
+        ps = self.pods.get(pod["metadata"].get("uid", ""))
+        if ps is None:
+            return None
+        at = self.now() if at is None else at
+        for name in ps.app_names + ps.init_names:
+            cs = ps.containers[name]
+            if cs.process is not None and cs.stage == "running":
+                cs.process.advance(at)
+                serve = cs.process.serving(port, at)
+                if serve is not None:
+                    return cs, serve
+        return None
+
+    def http(self, pod: Obj, port: int, req: images.Request, *, at: float | None = None,
+             log_access: bool = True) -> images.Response | None:
+        """Answer ``req`` sent to ``pod``'s IP at ``port``; None when nothing listens there (connection refused)."""
+        at = self.now() if at is None else at
+        found = self.listening_container(pod, port, at)
+        if found is None:
+            return None
+        cs, serve = found
+        ps = self.pods[pod["metadata"]["uid"]]
+        if serve.server in images.NON_HTTP:
+            return images.Response(0, b"", {}, None)
+        ctx = images.ServerContext(
+            server=serve.server, ref=cs.ref, pod_name=(pod.get("spec") or {}).get("hostname") or ps.name,
+            pod_ip=ps.ip or "", port=port, namespace=ps.namespace, node_name=ps.node, args=serve.args,
+            env=cs.env, read_file=lambda path: ps.fs.read(cs.name, path, at))
+        if serve.server == "python-http":
+            body = "<!DOCTYPE HTML>\n<html>\n<head><title>Directory listing for /</title></head>\n<body>\n" \
+                   "<h1>Directory listing for /</h1>\n<hr>\n<ul>\n</ul>\n<hr>\n</body>\n</html>\n"
+            line = f'{req.client_ip} - - [{datetime.fromtimestamp(at, timezone.utc).strftime("%d/%b/%Y %H:%M:%S")}] ' \
+                   f'"{req.method} {req.path} {req.version}" 200 -'
+            resp = images.Response(200, body.encode(), {"Server": "SimpleHTTP/0.6 Python/3.13.5",
+                                                        "Content-type": "text/html; charset=utf-8"}, line)
+        else:
+            resp = images.respond(ctx, req, at)
+        if log_access and resp.access_log and cs.process is not None:
+            cs.log.write(at, resp.access_log)
+        return resp
+
+    def http_get_from(self, namespace: str) -> Any:
+        """An ``http_get(url)`` for programs (wget/curl) in ``namespace``: resolves services and pod IPs."""
+
+        def get(url: str) -> tuple[int, str] | None:
+            rest = url.split("://", 1)[-1]
+            hostport, _, path = rest.partition("/")
+            host, _, port_s = hostport.partition(":")
+            port = int(port_s) if port_s.isdigit() else 80
+            target = self.resolve_host(host, namespace, port)
+            if target is None:
+                return None
+            pod, target_port = target
+            if pod is None:
+                return 503, ""
+            resp = self.http(pod, target_port, images.Request(path="/" + path.split("?")[0],
+                                                               query=path.partition("?")[2],
+                                                               headers={"Host": hostport, "User-Agent": "Wget"},
+                                                               client_ip=self.ipam.gateway(None)))
+            if resp is None or resp.status == 0:
+                return 503, ""
+            return resp.status, resp.body.decode(errors="replace")
+        return get
+
+    def resolve_host(self, host: str, namespace: str, port: int) -> tuple[Obj | None, int] | None:
+        """A DNS name or IP -> (a ready pod behind it, target port); None when it does not resolve."""
+        parts = host.split(".")
+        svc = None
+        if host.replace(".", "").isdigit():
+            for s in self.store.iter_all(SERVICES):
+                if (s.get("spec") or {}).get("clusterIP") == host:
+                    svc = s
+                    break
+            if svc is None:
+                for p in self.store.iter_all(PODS):
+                    if (p.get("status") or {}).get("podIP") == host:
+                        return p, port
+                return None
+        else:
+            name = parts[0]
+            ns = parts[1] if len(parts) > 1 and parts[1] != "svc" else namespace
+            svc = self.store.get(SERVICES, ns, name)
+            if svc is None:
+                return None
+        from .endpoints import ready_backends
+
+        backends = ready_backends(self.store, svc, port)
+        if not backends:
+            return None, port
+        pod, tport = backends[int(self.now() * 1000) % len(backends)]
+        return pod, tport
+
+    # -- images ----------------------------------------------------------------------------
+
+    def has_image(self, node: str, ref: images.ImageRef) -> bool:
+        return ref.full in self.node_images.get(node, set())
+
+    def add_image(self, node: str, ref: images.ImageRef) -> None:
+        self.node_images.setdefault(node, set()).add(ref.full)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def node(self, name: str) -> Obj | None:
+        return self.store.get(NODES, "", name)
+
+    def iter_pods_on(self, node: str) -> Iterator[Obj]:
+        for p in self.store.iter_all(PODS):
+            if (p.get("spec") or {}).get("nodeName") == node:
+                yield p
+
+
+def install(manager: "ManagerBase") -> None:
+    """Add the scheduler, kubelets, endpoints, node lifecycle and kube-proxy to ``manager``."""
+    from . import endpoints, kubelet, nodes, proxy, scheduler
+
+    runtime = Runtime(manager)
+    state = getattr(manager, "state", None)
+    if isinstance(state, dict):
+        state["runtime"] = runtime
+    manager.registry.log_provider = runtime.log_provider
+    scheduler.install(manager, runtime)
+    kubelet.install(manager, runtime)
+    nodes.install(manager, runtime)
+    endpoints.install(manager, runtime)
+    proxy.install(manager, runtime)

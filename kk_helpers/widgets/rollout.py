@@ -1,0 +1,165 @@
+"""RolloutView: a deployment's ReplicaSets, old and new, with their pods, during a rollout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from .. import reprs
+from ..connect import Cluster, current
+from ..helpers import get_object, list_objects
+from ._base import KKWidget, Obj
+
+
+def revision(obj: Obj) -> int:
+    """``deployment.kubernetes.io/revision`` as an int (0 when missing)."""
+    try:
+        return int((reprs.meta(obj).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
+    except ValueError:
+        return 0
+
+
+@dataclass
+class RevisionRow:
+    """One ReplicaSet of the deployment and its pods.
+
+    Attributes:
+        name: ReplicaSet name.
+        revision: its revision.
+        images: its pod template's images.
+        desired: its replicas.
+        ready: its ready replicas.
+        new: is it the deployment's current revision?
+        pods: its pods (name, status).
+    """
+
+    name: str
+    revision: int
+    images: list[str]
+    desired: int
+    ready: int
+    new: bool
+    pods: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RolloutView(KKWidget):
+    """Old vs new ReplicaSets of a deployment with their pods, live during a rollout.
+
+    Args:
+        deployment: deployment name.
+        namespace: default: the cluster's (the lab's).
+        cluster: default: the current cluster.
+        live: force live or static.
+    """
+
+    def __init__(self, deployment: str, namespace: str | None = None, *, cluster: Cluster | None = None,
+                 live: bool | None = None) -> None:
+        super().__init__(live=live)
+        self.cluster = current(cluster)
+        self.namespace = namespace or self.cluster.namespace
+        self.deployment = deployment
+        self.dep: Obj | None = None
+        self.replicasets: dict[str, Obj] = {}
+        self.pods: dict[str, Obj] = {}
+        self.refresh()
+        if self.live:
+            import ipywidgets as w
+
+            self._html = w.HTML(value=self.render_html())
+            self.root = w.VBox([self._html])
+            c, ns = self.cluster, self.namespace
+            self.watch(c, c.apps.list_namespaced_replica_set, ns, on_sync=self._store("replicasets", True),
+                       on_event=self._store("replicasets", False), name="kk-rollout-rs")
+            self.watch(c, c.core.list_namespaced_pod, ns, on_sync=self._store("pods", True),
+                       on_event=self._store("pods", False), name="kk-rollout-pods")
+            self.watch(c, c.apps.list_namespaced_deployment, ns, field_selector=f"metadata.name={deployment}",
+                       on_sync=self._dep_sync, on_event=lambda kind, obj: self._dep_sync([] if kind == "DELETED"
+                                                                                          else [obj]),
+                       name="kk-rollout-deploy")
+
+    def refresh(self) -> None:
+        """Read the deployment, its ReplicaSets and pods again."""
+        dep = get_object("deployment", self.deployment, self.namespace, cluster=self.cluster)
+        rss = list_objects("replicasets", self.namespace, cluster=self.cluster)
+        pods = list_objects("pods", self.namespace, cluster=self.cluster)
+        with self._lock:
+            self.dep = dep
+            self.replicasets = {reprs.name_of(r): r for r in rss}
+            self.pods = {reprs.name_of(p): p for p in pods}
+        self._redraw()
+
+    def _store(self, attr: str, sync: bool):  # type: ignore[no-untyped-def]
+        def sync_fn(items: list[Obj]) -> None:
+            with self._lock:
+                setattr(self, attr, {reprs.name_of(o): o for o in items})
+            self._redraw()
+
+        def event_fn(kind: str, obj: Obj) -> None:
+            with self._lock:
+                table = getattr(self, attr)
+                if kind == "DELETED":
+                    table.pop(reprs.name_of(obj), None)
+                else:
+                    table[reprs.name_of(obj)] = obj
+            self._redraw()
+
+        return sync_fn if sync else event_fn
+
+    def _dep_sync(self, items: list[Obj]) -> None:
+        with self._lock:
+            self.dep = items[0] if items else None
+        self._redraw()
+
+    def _redraw(self) -> None:
+        html = getattr(self, "_html", None)
+        if html is not None:
+            with self._lock:
+                value = self.render_html()
+            html.value = value
+
+    def rows(self) -> list[RevisionRow]:
+        """The deployment's ReplicaSets, newest revision first, each with its pods."""
+        if self.dep is None:
+            return []
+        uid = reprs.meta(self.dep).get("uid")
+        current_rev = revision(self.dep)
+        owned = [r for r in self.replicasets.values() if (reprs.controller_of(r) or {}).get("uid") == uid]
+        out = []
+        for rs in sorted(owned, key=revision, reverse=True):
+            rs_uid = reprs.meta(rs).get("uid")
+            pods = sorted((reprs.name_of(p), reprs.pod_status(p)) for p in self.pods.values()
+                          if (reprs.controller_of(p) or {}).get("uid") == rs_uid)
+            out.append(RevisionRow(reprs.name_of(rs), revision(rs), reprs.images_of(rs),
+                                   int((rs.get("spec") or {}).get("replicas") or 0),
+                                   int((rs.get("status") or {}).get("readyReplicas") or 0),
+                                   revision(rs) == current_rev, pods))
+        return out
+
+    def render_html(self) -> str:
+        if self.dep is None:
+            return (f"<div style='color:#c62828'>deployment {escape(self.deployment)} not found in namespace "
+                    f"{escape(self.namespace)}</div>")
+        blocks = []
+        for row in self.rows():
+            color = "#1565c0" if row.new else "#9e9e9e"
+            label = "new" if row.new else "old"
+            chips = "".join(reprs.chip(name[-5:], reprs.status_color(status), title=f"{name} · {status}")
+                            for name, status in row.pods) or "<span style='color:#aaa'>no pods</span>"
+            blocks.append(f"<div style='border-left:4px solid {color};padding:2px 8px;margin:3px 0'>"
+                          f"<b>{label}</b> revision {row.revision} · <code>{escape(', '.join(row.images))}</code> · "
+                          f"{row.ready}/{row.desired} ready · <span style='color:#666'>{escape(row.name)}</span>"
+                          f"<div>{chips}</div></div>")
+        st = self.dep.get("status") or {}
+        head = (f"deployment <b>{escape(self.deployment)}</b>: {st.get('updatedReplicas', 0) or 0} updated, "
+                f"{st.get('readyReplicas', 0) or 0} ready of {(self.dep.get('spec') or {}).get('replicas', 0)}")
+        return f"<div style='font-family:sans-serif'><div>{head}</div>{''.join(blocks)}</div>"
+
+    def render_text(self) -> str:
+        if self.dep is None:
+            return f"deployment {self.deployment} not found in namespace {self.namespace}"
+        lines = [f"deployment {self.deployment}"]
+        for row in self.rows():
+            lines.append(f"  {'new' if row.new else 'old'} revision {row.revision} {', '.join(row.images)} "
+                         f"{row.ready}/{row.desired} ready ({row.name})")
+            lines += [f"    {name} {status}" for name, status in row.pods]
+        return "\n".join(lines)
