@@ -356,7 +356,8 @@ def connect(context: str | None = None, *, start_sandbox: bool = True, quiet: bo
         context: kubeconfig context to use.
         start_sandbox: when no context is named and the current one does not answer, start the sandbox.
         quiet: do not print the one-line summary.
-        kubeconfig_path: kubeconfig file; default ``$KUBECONFIG``'s first entry or ``~/.kube/config``.
+        kubeconfig_path: kubeconfig file; default ``$KUBECONFIG``'s first entry or ``~/.kube/config`` (a named
+            context missing there is also looked for in the kubeconfig in use before ``kk.lab()``).
 
     Returns:
         The connected :class:`Cluster`.
@@ -371,6 +372,8 @@ def connect(context: str | None = None, *, start_sandbox: bool = True, quiet: bo
     cluster: Cluster | None = None
     note = ""
     if explicit:
+        if not kubeconfig_path:
+            path = _file_with_context(path, explicit)
         cluster = open_cluster(path, explicit)
     else:
         data = kubeconfig.load(path) if path.exists() else {}
@@ -400,6 +403,20 @@ def connect(context: str | None = None, *, start_sandbox: bool = True, quiet: bo
     if not quiet:
         print(cluster.describe() + note)
     return cluster
+
+
+def _file_with_context(path: Path, context: str) -> Path:
+    """``path``, or the kubeconfig in use before ``kk.lab()`` ($KK_SOURCE_KUBECONFIG) when only it has ``context``."""
+    source = os.environ.get("KK_SOURCE_KUBECONFIG")
+    for candidate in (path, Path(source) if source else None):
+        if candidate is not None and candidate.exists():
+            try:
+                names = [c.get("name") for c in kubeconfig.load(candidate).get("contexts", [])]
+            except (OSError, ValueError):
+                continue
+            if context in names:
+                return candidate
+    return path
 
 
 def set_current(cluster: Cluster) -> None:

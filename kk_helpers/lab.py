@@ -34,6 +34,8 @@ from .errors import KKError
 
 #: Seconds to wait for a deleted namespace to disappear.
 NAMESPACE_DELETE_TIMEOUT = 90.0
+#: Environment variable remembering the kubeconfig in use before the first lab (see :meth:`Lab.activate`).
+SOURCE_ENV = "KK_SOURCE_KUBECONFIG"
 #: Label put on lab namespaces.
 LAB_LABEL = "kk.dev/lab"
 _FILE_KEYS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile")}
@@ -227,11 +229,13 @@ class Lab:
         cluster: a :class:`~kk_helpers.connect.Cluster` whose default namespace is the lab's.
         kubeconfig_path: the lab kubeconfig ``KUBECONFIG`` points at.
         spec: the lab's checks, setup and steps (None for a lab without checks).
+        source_kubeconfig: the kubeconfig the lab's was made from (it may hold more contexts).
     """
 
     def __init__(self, name: str, cluster: Cluster, namespace: str, kubeconfig_path: Path,
-                 spec: LabChecks | None) -> None:
+                 spec: LabChecks | None, source_kubeconfig: Path | None = None) -> None:
         self.name = name
+        self.source_kubeconfig = source_kubeconfig or kubeconfig_path
         self.number = lab_number(name)
         self.cluster = cluster
         self.namespace = namespace
@@ -292,7 +296,13 @@ class Lab:
         return require(self, task, **params)
 
     def activate(self) -> None:
-        """Point ``KUBECONFIG`` and the helpers' default cluster at this lab again."""
+        """Point ``KUBECONFIG`` and the helpers' default cluster at this lab again.
+
+        The kubeconfig in use before the first lab is remembered in ``$KK_SOURCE_KUBECONFIG``, so
+        ``kk.connect("other-context")`` and later labs still find every context it has.
+        """
+        if not os.environ.get(SOURCE_ENV):
+            os.environ[SOURCE_ENV] = str(self.source_kubeconfig)
         os.environ["KUBECONFIG"] = str(self.kubeconfig_path)
         set_current(self.cluster)
 
@@ -343,7 +353,8 @@ def lab(name: str, *, prefix: str | None = None, context: str | None = None, fre
     dest = kk_home() / "labs" / dns_label(name) / "kubeconfig"
     write_lab_kubeconfig(base, namespace, dest)
     lab_cluster = open_cluster(dest, base.context)
-    session = Lab(name, lab_cluster, namespace, dest, spec)
+    source = Path(os.environ.get(SOURCE_ENV) or base.kubeconfig_path)
+    session = Lab(name, lab_cluster, namespace, dest, spec, source)
     session.activate()
     if setup and spec is not None and spec.setup is not None:
         spec.setup(session)

@@ -99,10 +99,10 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: byt
     conn.request(method, path, body=body or None, headers=headers)
     resp = conn.getresponse()
     data = resp.read()
-    if resp.status >= 400 and resp.status != 404 or resp.status == 404 and data:
+    if resp.status >= 400 and method != "HEAD":
         # every failure must be a Status
-        if resp.getheader("Content-Type", "").startswith("application/json"):
-            assert json.loads(data)["kind"] == "Status", data[:200]
+        assert resp.getheader("Content-Type", "").startswith("application/json"), (method, path, resp.status)
+        assert json.loads(data)["kind"] == "Status", data[:200]
     return resp.status
 
 

@@ -14,11 +14,28 @@ from typing import Any
 
 import pytest
 
-from kk_helpers.sandbox import defaults
-from kk_helpers.sandbox.resources import (
-    CONFIGMAPS, CRONJOBS, DEPLOYMENTS, ENDPOINTSLICES, EVENTS, JOBS, NAMESPACES, NODES, PODS, REPLICASETS, SECRETS,
-    SERVICES, ResourceType,
-)
+from kk_helpers.sandbox import defaults, resources
+from kk_helpers.sandbox.resources import ResourceType
+
+
+def _known(rt: ResourceType | None) -> ResourceType:
+    """A resource type the registry table must define."""
+    assert rt is not None
+    return rt
+
+
+CONFIGMAPS = _known(resources.CONFIGMAPS)
+CRONJOBS = _known(resources.CRONJOBS)
+DEPLOYMENTS = _known(resources.DEPLOYMENTS)
+ENDPOINTSLICES = _known(resources.ENDPOINTSLICES)
+EVENTS = _known(resources.EVENTS)
+JOBS = _known(resources.JOBS)
+NAMESPACES = _known(resources.NAMESPACES)
+NODES = _known(resources.NODES)
+PODS = _known(resources.PODS)
+REPLICASETS = _known(resources.REPLICASETS)
+SECRETS = _known(resources.SECRETS)
+SERVICES = _known(resources.SERVICES)
 
 
 def get(obj: Any, path: str) -> Any:

@@ -14,12 +14,29 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kk_helpers.sandbox import defaults, errors, validation
-from kk_helpers.sandbox.resources import (
-    CONFIGMAPS, CRONJOBS, DEPLOYMENTS, JOBS, NAMESPACES, NODES, PODS, REPLICASETS, SECRETS, SERVICES,
-    ResourceType,
-)
+from kk_helpers.sandbox import defaults, errors, resources, validation
+from kk_helpers.sandbox.resources import ResourceType
+
+
+def _known(rt: ResourceType | None) -> ResourceType:
+    """A resource type the registry table must define."""
+    assert rt is not None
+    return rt
+
+
+CONFIGMAPS = _known(resources.CONFIGMAPS)
+CRONJOBS = _known(resources.CRONJOBS)
+DEPLOYMENTS = _known(resources.DEPLOYMENTS)
+JOBS = _known(resources.JOBS)
+NAMESPACES = _known(resources.NAMESPACES)
+NODES = _known(resources.NODES)
+PODS = _known(resources.PODS)
+REPLICASETS = _known(resources.REPLICASETS)
+SECRETS = _known(resources.SECRETS)
+SERVICES = _known(resources.SERVICES)
 
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                  "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
@@ -545,7 +562,9 @@ def test_cron_errors(schedule: str, message: str) -> None:
 
 def test_cron_parses_names_steps_and_descriptors() -> None:
     """Are month/day names, steps and descriptors understood?"""
-    minutes, hours, dom, months, dow = validation.parse_cron("*/15 9-17 * jan,jul mon-fri")
+    parsed = validation.parse_cron("*/15 9-17 * jan,jul mon-fri")
+    assert isinstance(parsed, list)
+    minutes, hours, dom, months, dow = parsed
     assert minutes == {0, 15, 30, 45} and hours == set(range(9, 18))
     assert dom == set(range(1, 32)) and months == {1, 7} and dow == {1, 2, 3, 4, 5}
     assert validation.parse_cron("@daily") == "@daily"
@@ -559,3 +578,49 @@ def test_cron_parses_names_steps_and_descriptors() -> None:
 def test_bad_value_rendering(value: Any, rendered: str) -> None:
     """Are bad values rendered as 1.34+ servers render them (quoted strings, JSON for the rest)?"""
     assert validation.render_value(value) == rendered
+
+
+# -- robustness ------------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8)
+
+SEEDS = [(PODS, container(ports=[{"containerPort": 80}], resources={"limits": {"cpu": "1"}},
+                          env=[{"name": "A", "value": "b"}], volumeMounts=[{"name": "v", "mountPath": "/v"}],
+                          livenessProbe={"httpGet": {"port": 80}})),
+         (DEPLOYMENTS, deployment()), (JOBS, job()), (CRONJOBS, cronjob()), (SERVICES, service()),
+         (SECRETS, {"metadata": {"name": "s", "namespace": "default"}, "data": {"a": "Yg=="}}),
+         (NAMESPACES, {"metadata": {"name": "dev"}})]
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SEEDS), st.data(), JSON)
+def test_garbage_never_crashes(seed: tuple[ResourceType, dict[str, Any]], data: st.DataObject, junk: Any) -> None:
+    """Does any JSON spliced anywhere into a valid object give decode errors or causes, never an exception?"""
+    rt, obj = seed
+    obj = copy.deepcopy(obj)
+    path = data.draw(st.sampled_from(_paths(obj)[1:]))
+    parent = obj
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = junk
+    if validation.type_errors(rt, obj):
+        return
+    ready = created(rt, obj)
+    validation.validate(rt, ready)
+    old = created(rt, seed[1])
+    validation.validate(rt, defaults.prepare_update(rt, old, defaults.apply_defaults(rt, obj)), old)

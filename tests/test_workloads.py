@@ -428,22 +428,6 @@ def test_replicaset_adopts_matching_orphans(api, namespace) -> None:
     assert stray.metadata.owner_references[0].name == "rs"
 
 
-def test_failed_pod_is_replaced(api, namespace) -> None:
-    """Is a pod that ends up Failed replaced by a new one, the Failed pod left in place?"""
-    ns = namespace
-    apps(api).create_namespaced_replica_set(ns, {
-        "metadata": {"name": "f"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "f"}},
-                 "template": {"metadata": {"labels": {"app": "f"}},
-                              "spec": {"restartPolicy": "Always",
-                                       "containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
-    first = wait_until(lambda: live_pods(api, ns, "app=f"))[0]
-    core(api).patch_namespaced_pod_status(first.metadata.name, ns, {"status": {"phase": "Failed", "reason": "Evicted"}})
-    second = wait_until(lambda: [p for p in live_pods(api, ns, "app=f") if p.metadata.name != first.metadata.name])
-    assert len(second) == 1
-    assert core(api).read_namespaced_pod(first.metadata.name, ns).status.phase == "Failed"
-
-
 @pytest.mark.slow
 @pytest.mark.kubectl
 def test_hundred_replicas(pinned_kubectl, api) -> None:

@@ -197,7 +197,7 @@ def test_restart_mid_rollout_resumes_without_duplicates(tmp_path: Path) -> None:
         # stuck part-way: new ReplicaSet at 3 (2 surge + 1 unavailable), old at 5
         wait_until(lambda: sorted(r.spec.replicas for r in apps(api).list_namespaced_replica_set("default").items)
                    == [3, 5], what="the rollout to stall")
-        wait_until(lambda: controlled_pods_ok(api, "default") == (8, 0))
+        wait_until(lambda: controlled_pods_ok(api, "default") == (8, 0) and len(pod_names(api, "default")) == 8)
         before = pod_names(api, "default")
         api.close()
     with SandboxThread(tmp_path, mode="fast") as sb:

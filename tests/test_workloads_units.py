@@ -1,17 +1,29 @@
-"""Pure unit tests of the workload controllers' arithmetic, with no sandbox running.
+"""Unit tests of the workload controllers, with no API server, kubelet or event loop running.
 
 Checks the pod-template-hash (shape, stability, what it ignores), maxSurge/maxUnavailable
 rounding, the order in which a ReplicaSet picks pods to delete, label selector matching,
-Indexed Job index strings, CronJob schedule parsing and the Deployment condition rules.
+Indexed Job index strings, CronJob schedule parsing and the Deployment condition rules;
+then drives the ReplicaSet controller's reconcile by hand over an in-memory registry, where
+the test alone decides pod phases and readiness (self-healing of a Failed pod, which pod a
+scale-down removes, no extra pods from repeated reconciles).
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import re
+from typing import Any
 
 import pytest
 
+from kk_helpers.sandbox import bootstrap
 from kk_helpers.sandbox.controllers import cronjob, deployment, job, workloads
+from kk_helpers.sandbox.controllers.base import ManagerBase
+from kk_helpers.sandbox.controllers.replicaset import ReplicaSetController
+from kk_helpers.sandbox.registry import Registry
+from kk_helpers.sandbox.resources import EVENTS, PODS, REPLICASETS
+from kk_helpers.sandbox.store import Store
 
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -155,3 +167,82 @@ def test_condition_update_keeps_transition_time() -> None:
 def test_proportional_rounding_is_half_away_from_zero() -> None:
     """Does proportional scaling round as Go's math.Round does (half away from zero)?"""
     assert [deployment.round_half_away(x) for x in (0.5, 1.5, 2.5, -0.5, -1.5)] == [1, 2, 3, -1, -2]
+
+
+# -- the ReplicaSet controller, reconciled by hand ---------------------------------------------
+
+
+@pytest.fixture
+def rs_controller() -> Any:
+    """(registry, ReplicaSet controller) over an in-memory store; nothing runs on its own."""
+    store = Store(None)
+    registry = Registry(store)
+    bootstrap.ensure(registry, bootstrap.topology())
+    yield registry, ReplicaSetController(ManagerBase(registry))
+    store.close()
+
+
+def make_rs(registry: Registry, replicas: int) -> None:
+    registry.create(REPLICASETS, "default", {
+        "metadata": {"name": "web"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}})
+
+
+def reconcile(ctl: ReplicaSetController) -> None:
+    asyncio.run(ctl.reconcile(("default", "web")))
+
+
+def set_status(registry: Registry, name: str, **status: Any) -> None:
+    pod = copy.deepcopy(registry.get(PODS, "default", name))
+    pod["status"].update(status)
+    registry.put_status(PODS, pod)
+
+
+def test_replicaset_replaces_a_failed_pod(rs_controller) -> None:
+    """Is a Failed pod replaced by a new one, and left in place?"""
+    registry, ctl = rs_controller
+    make_rs(registry, 2)
+    reconcile(ctl)
+    first = [p["metadata"]["name"] for p in registry.list(PODS, "default")]
+    assert len(first) == 2 and all(n.startswith("web-") and len(n) == 9 for n in first)
+    set_status(registry, first[0], phase="Failed", reason="Evicted")
+    reconcile(ctl)
+    pods = {p["metadata"]["name"]: p["status"].get("phase") for p in registry.list(PODS, "default")}
+    assert len(pods) == 3 and pods[first[0]] == "Failed"
+    rs = registry.get(REPLICASETS, "default", "web")
+    assert rs["status"]["replicas"] == 2 and rs["status"]["observedGeneration"] == 1
+    created = [e["message"] for e in registry.list(EVENTS, "default") if e["reason"] == "SuccessfulCreate"]
+    assert len(created) == 3 and all(m.startswith("Created pod: web-") for m in created)
+
+
+def test_repeated_reconciles_create_nothing_extra(rs_controller) -> None:
+    """Do many reconciles of the same ReplicaSet (an event burst) still leave exactly `replicas` pods?"""
+    registry, ctl = rs_controller
+    make_rs(registry, 3)
+    for _ in range(5):
+        reconcile(ctl)
+    assert len(registry.list(PODS, "default")) == 3
+
+
+def test_scale_down_removes_the_unready_pod(rs_controller) -> None:
+    """On scale-down, are the pending and unready pods deleted before a ready one?"""
+    registry, ctl = rs_controller
+    make_rs(registry, 3)
+    reconcile(ctl)
+    names = sorted(p["metadata"]["name"] for p in registry.list(PODS, "default"))
+    for name in names[:2]:
+        registry.bind("default", name, "kk-worker")
+    set_status(registry, names[0], phase="Running",
+               conditions=[{"type": "Ready", "status": "True", "lastTransitionTime": registry.now()}])
+    set_status(registry, names[1], phase="Running",
+               conditions=[{"type": "Ready", "status": "False", "lastTransitionTime": registry.now()}])
+    rs = copy.deepcopy(registry.get(REPLICASETS, "default", "web"))
+    rs["spec"]["replicas"] = 1
+    registry.update(REPLICASETS, "default", "web", rs)
+    reconcile(ctl)
+    left = [p for p in registry.list(PODS, "default") if not p["metadata"].get("deletionTimestamp")]
+    assert [p["metadata"]["name"] for p in left] == [names[0]]
+    rs = registry.get(REPLICASETS, "default", "web")
+    assert (rs["status"]["replicas"], rs["status"]["readyReplicas"], rs["status"]["availableReplicas"]) == (1, 1, 1)

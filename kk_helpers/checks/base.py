@@ -3,9 +3,9 @@
 A check is a function of cluster state. It receives a :class:`Context` (the
 cluster, the namespace, the lab, the learner's parameters) and records
 :class:`Part` verdicts on it; each object it reads through the context is kept
-as evidence. The runner calls it again until it passes, until every failing part
-is *final* (waiting cannot change it, e.g. the deployment does not exist), or
-until a bounded wait (``$KK_CHECK_TIMEOUT``, default 30 s) runs out.
+as evidence. The runner calls it again until it passes, until a failing part is
+*final* (waiting cannot change it, e.g. the deployment does not exist or has the
+wrong image), or until a bounded wait (``$KK_CHECK_TIMEOUT``, default 30 s) runs out.
 
 The same :class:`CheckResult` serves feedback (``lab.check("task")`` shows it)
 and grading (:meth:`CheckResult.assert_passed` raises :class:`CheckFailed`, an
@@ -302,7 +302,7 @@ class Context:
 
     def found(self, name: str, obj: Obj | None, expected: str, *, points: float = 1.0, hint: str = "") -> bool:
         """A prerequisite part: ``obj`` exists (a final failure when it does not)."""
-        return self.require(name, obj is not None, expected, "found" if obj is not None else "not found",
+        return self.require(name, obj is not None, expected, "exists" if obj is not None else "missing",
                             points=points, hint=hint)
 
     def param(self, key: str, default: Any = None) -> Any:
@@ -447,7 +447,7 @@ def run(lab: Lab | str, task: str, *, timeout: float | None = None, namespace: s
                 error = str(err)
             elapsed = time.monotonic() - start
             result = CheckResult(spec.number, t.name, t.title, ctx.parts, list(t.hints), ctx.evidence, elapsed, error)
-            settled = bool(error) or result.passed or all(p.final for p in result.failing)
+            settled = bool(error) or result.passed or any(p.final for p in result.failing)
             if settled or elapsed >= limit:
                 return result
             if progress is None:

@@ -37,7 +37,8 @@ def portable(ctx: Context) -> None:
     context_b = ctx.param("context_b")
     here = ctx.get("deployment", name)
     if context_b:
-        other_cluster = open_cluster(ctx.cluster.kubeconfig_path, str(context_b))
+        source = ctx.lab.source_kubeconfig if ctx.lab is not None else ctx.cluster.kubeconfig_path
+        other_cluster = open_cluster(source, str(context_b))
         there_ctx = Context(other_cluster, ns_b)
         there: Any = there_ctx.get("deployment", name)
         if there is not None:

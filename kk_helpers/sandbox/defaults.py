@@ -24,7 +24,8 @@ import base64
 import copy
 import random
 import re
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .resources import ResourceType
 from .validation import Quantity, QuantityError
@@ -59,6 +60,18 @@ def _dict(parent: Obj, key: str) -> Obj:
 
 def _dicts(value: Any) -> list[Obj]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _get_dict(parent: Obj, key: str) -> Obj:
+    """``parent[key]`` if it is a dict, else a fresh empty dict (nothing is stored)."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _get_list(parent: Obj, key: str) -> list[Any]:
+    """``parent[key]`` if it is a list, else a fresh empty list (nothing is stored)."""
+    value = parent.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _setdefault(d: Obj, key: str, value: Any) -> None:
@@ -151,7 +164,7 @@ def _default_probe(probe: Any) -> None:
 def _default_container(c: Obj) -> None:
     """``SetDefaults_Container`` plus the declarative defaults of its sub-structs."""
     if not c.get("imagePullPolicy"):
-        c["imagePullPolicy"] = image_pull_policy(c.get("image") if isinstance(c.get("image"), str) else "")
+        c["imagePullPolicy"] = image_pull_policy(c["image"] if isinstance(c.get("image"), str) else "")
     _set_if_empty(c, "terminationMessagePath", "/dev/termination-log")
     _set_if_empty(c, "terminationMessagePolicy", "File")
     res = c.get("resources")
@@ -479,12 +492,12 @@ def _quantity_value(raw: Any) -> Any:
 
 def qos_class(pod: Obj) -> str:
     """``GetPodQOS``: ``Guaranteed``, ``Burstable`` or ``BestEffort`` from cpu/memory requests and limits."""
-    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+    spec = _get_dict(pod, "spec")
     requests: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     guaranteed = True
     for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
-        res = c.get("resources") if isinstance(c.get("resources"), dict) else {}
+        res = _get_dict(c, "resources")
         for name, raw in (res.get("requests") or {}).items():
             value = _quantity_value(raw)
             if name in ("cpu", "memory") and value is not None and value > 0:
@@ -520,7 +533,7 @@ def _add_service_account_token(pod: Obj) -> None:
     if any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH for c in containers for m in _dicts(c.get("volumeMounts"))):
         return
     name = service_account_volume_name()
-    volumes = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
+    volumes = _get_list(spec, "volumes")
     spec["volumes"] = volumes + [{
         "name": name,
         "projected": {
@@ -534,7 +547,7 @@ def _add_service_account_token(pod: Obj) -> None:
         },
     }]
     for c in containers:
-        mounts = c.get("volumeMounts") if isinstance(c.get("volumeMounts"), list) else []
+        mounts = _get_list(c, "volumeMounts")
         c["volumeMounts"] = mounts + [{"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH}]
 
 
@@ -546,7 +559,7 @@ def _normalize_cluster_ips(new: Obj, old: Obj | None) -> None:
         if cip and not cips:
             spec["clusterIPs"] = [cip]
         return
-    ospec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+    ospec = _get_dict(old, "spec")
     ocip, ocips = ospec.get("clusterIP") or "", ospec.get("clusterIPs") or []
     if ocips and not cips and ocip == cip:
         spec["clusterIPs"] = cips = list(ocips)
@@ -570,7 +583,7 @@ def _needs_node_port(spec: Obj) -> bool:
 def _patch_allocated_values(new: Obj, old: Obj) -> None:
     """The Service registry's ``patchAllocatedValues``: values a client left out keep their allocation."""
     spec = _dict(new, "spec")
-    ospec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+    ospec = _get_dict(old, "spec")
     if _needs_cluster_ip(ospec) and _needs_cluster_ip(spec):
         if not spec.get("clusterIP") and ospec.get("clusterIP"):
             spec["clusterIP"] = ospec["clusterIP"]
@@ -597,7 +610,7 @@ def _patch_allocated_values(new: Obj, old: Obj) -> None:
 def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
     """``dropTypeDependentFields``: a type change releases what only the old type needed."""
     spec = _dict(new, "spec")
-    ospec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+    ospec = _get_dict(old, "spec")
     if _needs_node_port(ospec) and not _needs_node_port(spec):
         old_ports = {(p.get("name", ""), p.get("nodePort")) for p in _dicts(ospec.get("ports"))}
         for p in _dicts(spec.get("ports")):
@@ -661,7 +674,7 @@ def prepare_create(rt: ResourceType, obj: Obj) -> Obj:
         md["generation"] = 1
     if key == ("", "namespaces"):
         spec = _dict(out, "spec")
-        finalizers = spec.get("finalizers") if isinstance(spec.get("finalizers"), list) else []
+        finalizers = _get_list(spec, "finalizers")
         if "kubernetes" not in finalizers:
             spec["finalizers"] = finalizers + ["kubernetes"]
     elif key == ("", "services"):
@@ -704,7 +717,7 @@ def prepare_job(obj: Obj, uid: str) -> Obj:
 def _carry_meta(new: Obj, old: Obj) -> Obj:
     """``rest.BeforeUpdate``'s metadata rules: identity and generation come from the stored object."""
     md = _dict(new, "metadata")
-    omd = old.get("metadata") if isinstance(old.get("metadata"), dict) else {}
+    omd = _get_dict(old, "metadata")
     if not md.get("uid") and omd.get("uid"):
         md["uid"] = omd["uid"]
     for key in ("creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
@@ -737,7 +750,7 @@ def prepare_update(rt: ResourceType, old: Obj, new: Obj) -> Obj:
         else:
             out.pop("status", None)
     if key == ("", "namespaces"):
-        ospec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+        ospec = _get_dict(old, "spec")
         spec = _dict(out, "spec")
         if "finalizers" in ospec:
             spec["finalizers"] = copy.deepcopy(ospec["finalizers"])
@@ -764,7 +777,7 @@ def for_status_update(rt: ResourceType, old: Obj, new: Obj) -> Obj:
     """
     out = copy.deepcopy(new)
     md = _carry_meta(out, old)
-    omd = old.get("metadata") if isinstance(old.get("metadata"), dict) else {}
+    omd = _get_dict(old, "metadata")
     if "spec" in old:
         out["spec"] = copy.deepcopy(old["spec"])
     else:
@@ -776,7 +789,7 @@ def for_status_update(rt: ResourceType, old: Obj, new: Obj) -> Obj:
         else:
             md.pop("ownerReferences", None)
         status = out.get("status")
-        ostatus = old.get("status") if isinstance(old.get("status"), dict) else {}
+        ostatus = _get_dict(old, "status")
         if isinstance(status, dict) and not status.get("qosClass") and ostatus.get("qosClass"):
             status["qosClass"] = ostatus["qosClass"]
     elif key == ("apps", "deployments"):
@@ -795,7 +808,7 @@ def for_finalize_update(rt: ResourceType, old: Obj, new: Obj) -> Obj:
     """
     out = copy.deepcopy(old)
     spec = _dict(out, "spec")
-    nspec = new.get("spec") if isinstance(new.get("spec"), dict) else {}
+    nspec = _get_dict(new, "spec")
     if "finalizers" in nspec:
         spec["finalizers"] = copy.deepcopy(nspec["finalizers"])
     else:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from . import errors
 from .resources import ResourceType
@@ -283,11 +284,11 @@ class LabelSelector:
             self._eq = tuple((r.key, r.values[0]) for r in reqs)
 
     @classmethod
-    def everything(cls) -> "LabelSelector":
+    def everything(cls) -> LabelSelector:
         return cls()
 
     @classmethod
-    def nothing(cls) -> "LabelSelector":
+    def nothing(cls) -> LabelSelector:
         return cls(nothing=True)
 
     @property
@@ -539,16 +540,20 @@ def new_requirement(key: str, op: str, values: list[str], path: str = "") -> Req
             errs.append(f"{vpath}: Invalid value: []: for 'in', 'notin' operators, values set can't be empty")
     elif op in (EQUALS, DOUBLE_EQUALS, NOT_EQUALS):
         if len(values) != 1:
-            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: exact-match compatibility requires one single value")
+            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: exact-match compatibility requires one "
+                        "single value")
     elif op in (EXISTS, DOES_NOT_EXIST):
         if values:
-            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: values set must be empty for exists and does not exist")
+            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: values set must be empty for exists and does "
+                        "not exist")
     elif op in (GREATER_THAN, LESS_THAN):
         if len(values) != 1:
-            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: for 'Gt', 'Lt' operators, exactly one value is required")
+            errs.append(f"{vpath}: Invalid value: {_json_list(values)}: for 'Gt', 'Lt' operators, exactly one value "
+                        "is required")
         for i, v in enumerate(values):
             if _parse_int64(v) is None:
-                errs.append(f"{vpath}[{i}]: Invalid value: {go_quote(v)}: for 'Gt', 'Lt' operators, the value must be an integer")
+                errs.append(f"{vpath}[{i}]: Invalid value: {go_quote(v)}: for 'Gt', 'Lt' operators, the value must "
+                            "be an integer")
     else:
         valid = ", ".join(go_quote(o) for o in BINARY_OPERATORS + (EXISTS, DOES_NOT_EXIST))
         errs.append(f"{child('operator')}: Unsupported value: {go_quote(op)}: supported values: {valid}")
@@ -603,8 +608,12 @@ def selector_from_object(sel: Mapping[str, Any] | None) -> LabelSelector:
     """
     if sel is None:
         return LabelSelector.nothing()
+    if not isinstance(sel, Mapping):
+        raise ValueError("a label selector must be an object")
     match_labels = sel.get("matchLabels") or {}
     exprs = sel.get("matchExpressions") or []
+    if not isinstance(match_labels, Mapping) or not isinstance(exprs, list):
+        raise ValueError("matchLabels must be an object and matchExpressions a list")
     if not match_labels and not exprs:
         return LabelSelector.everything()
     reqs: list[Requirement] = []
@@ -612,8 +621,8 @@ def selector_from_object(sel: Mapping[str, Any] | None) -> LabelSelector:
         for k, v in match_labels.items():
             reqs.append(new_requirement(str(k), EQUALS, [v if isinstance(v, str) else str(v)]))
         for expr in exprs:
-            expr = expr or {}
-            op = _EXPR_OPERATORS.get(expr.get("operator"))
+            expr = expr if isinstance(expr, Mapping) else {}
+            op = _EXPR_OPERATORS.get(str(expr.get("operator")))
             if op is None:
                 raise ValueError(f"{go_quote(str(expr.get('operator') or ''))} is not a valid label selector operator")
             reqs.append(new_requirement(str(expr.get("key") or ""), op, [str(v) for v in expr.get("values") or []]))

@@ -30,7 +30,8 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from . import errors
 from .resources import ResourceType
@@ -296,7 +297,7 @@ class Quantity:
     format: str = DECIMAL_SI
 
     @classmethod
-    def parse(cls, text: str) -> "Quantity":
+    def parse(cls, text: str) -> Quantity:
         """``resource.ParseQuantity``.
 
         Raises:
@@ -333,7 +334,7 @@ class Quantity:
         return cls(value, fmt)
 
     @classmethod
-    def from_json(cls, raw: Any) -> "Quantity | None":
+    def from_json(cls, raw: Any) -> Quantity | None:
         """Decode a quantity as ``Quantity.UnmarshalJSON`` does; ``None`` for JSON null.
 
         Raises:
@@ -347,7 +348,7 @@ class Quantity:
             raise QuantityError(QUANTITY_FORMAT_ERROR)
         return cls.parse(json.dumps(raw))
 
-    def round_up_milli(self) -> "Quantity":
+    def round_up_milli(self) -> Quantity:
         """``RoundUp(-3)``, as resource lists are defaulted (0.1m -> 1m)."""
         return Quantity(_round_away(self.value, Fraction(1, 1000)), self.format)
 
@@ -532,12 +533,12 @@ def _go_type(spec: Any) -> str:
         return {"quantity": "resource.Quantity", "intstr": "intstr.IntOrString", "bytes": "[]uint8"}.get(spec, spec)
     kind = spec[0]
     if kind == "named":
-        return spec[1]
+        return str(spec[1])
     if kind == "struct":
-        return "v1." + spec[1]
+        return "v1." + str(spec[1])
     if kind == "list":
         return "[]" + _go_type(spec[1])
-    return spec[2]
+    return str(spec[2])
 
 
 def _base64_error(s: str) -> str | None:
@@ -779,7 +780,7 @@ def parse_cron(schedule: str) -> list[set[int]] | str:
     if len(fields) != 5:
         raise CronError(f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")
     out: list[set[int]] = []
-    for text, bounds in zip(fields, _CRON_FIELDS):
+    for text, bounds in zip(fields, _CRON_FIELDS, strict=False):
         values: set[int] = set()
         for expr in [p for p in text.split(",") if p]:
             values |= _cron_range(expr, bounds)
@@ -1286,7 +1287,8 @@ def _validate_tolerations(tolerations: Any, path: str) -> list[FieldError]:
             errs.extend(invalid(f"{p}.key", key, m) for m in is_label_key(key))
         if not key and op != "Exists":
             errs.append(invalid(f"{p}.operator", op,
-                                'operator must be Exists when `key` is empty, which means "match all values and all keys"'))
+                                'operator must be Exists when `key` is empty, '
+                                'which means "match all values and all keys"'))
         if t.get("tolerationSeconds") is not None and effect != "NoExecute":
             errs.append(invalid(f"{p}.effect", effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"))
         if op in ("Equal", ""):
@@ -1354,7 +1356,8 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool) -> list[FieldError]
         if rp != "Always":
             for probe in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe"):
                 if c.get(probe) is not None:
-                    errs.append(forbidden(f"{p}.{probe}", "may not be set for init containers without restartPolicy=Always"))
+                    errs.append(forbidden(f"{p}.{probe}", "may not be set for init containers without "
+                                                          "restartPolicy=Always"))
     restart = spec.get("restartPolicy")
     if not restart:
         errs.append(required(f"{path}.restartPolicy"))
@@ -1503,7 +1506,8 @@ def _validate_int_or_percent(v: Any, path: str) -> list[FieldError]:
 
 def _deployment_strategy_json(strategy: dict[str, Any]) -> dict[str, Any]:
     ru = strategy.get("rollingUpdate")
-    ru_json = None if ru is None else {"MaxUnavailable": _d(ru).get("maxUnavailable"), "MaxSurge": _d(ru).get("maxSurge")}
+    ru_json = None if ru is None else {"MaxUnavailable": _d(ru).get("maxUnavailable"),
+                                       "MaxSurge": _d(ru).get("maxSurge")}
     return {"Type": strategy.get("type", ""), "RollingUpdate": ru_json}
 
 
@@ -1564,7 +1568,8 @@ def _validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
     if mode == "Indexed" and spec.get("completions") is None:
         errs.append(required(f"{path}.completions", "when completion mode is Indexed"))
     if (mode in (None, "NonIndexed")) and spec.get("backoffLimitPerIndex") is not None:
-        errs.append(invalid(f"{path}.backoffLimitPerIndex", spec["backoffLimitPerIndex"], "requires indexed completion mode"))
+        errs.append(invalid(f"{path}.backoffLimitPerIndex", spec["backoffLimitPerIndex"], "requires indexed "
+                                                                                          "completion mode"))
     prp = spec.get("podReplacementPolicy")
     if prp is not None:
         if spec.get("podFailurePolicy") is not None:
@@ -1660,9 +1665,11 @@ def _validate_cronjob(obj: dict[str, Any], old: dict[str, Any] | None) -> list[F
             errs.append(invalid("spec.schedule", schedule, str(err)))
         allow_tz = ospec is not None and "TZ" in _s(ospec.get("schedule"))
         if allow_tz and "TZ" in schedule and tz is not None:
-            errs.append(invalid("spec.schedule", schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule"))
+            errs.append(invalid("spec.schedule", schedule, "cannot use both timeZone field and TZ or CRON_TZ in "
+                                                           "schedule"))
         elif not allow_tz and "TZ" in schedule:
-            errs.append(invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+            errs.append(invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field "
+                                                           "instead"))
     errs.extend(_nonneg(spec.get("startingDeadlineSeconds"), "spec.startingDeadlineSeconds"))
     if tz is not None and (ospec is None or ospec.get("timeZone") != tz):
         tz = _s(tz)
@@ -1674,7 +1681,8 @@ def _validate_cronjob(obj: dict[str, Any], old: dict[str, Any] | None) -> list[F
         else:
             if tz.lower() == "local":
                 errs.append(invalid("spec.timeZone", tz,
-                                    "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"))
+                                    "timeZone must be an explicit time zone as defined in "
+                                    "https://www.iana.org/time-zones"))
             loc_err = _check_location(tz)
             if loc_err:
                 errs.append(invalid("spec.timeZone", tz, loc_err))
@@ -1773,7 +1781,8 @@ def _validate_service(obj: dict[str, Any]) -> list[FieldError]:
                 errs.append(not_supported(f"spec.ipFamilies[{i}]", fam, ["IPv4", "IPv6"]))
         policy = spec.get("ipFamilyPolicy")
         if policy is not None and policy not in ("PreferDualStack", "RequireDualStack", "SingleStack"):
-            errs.append(not_supported("spec.ipFamilyPolicy", policy, ["PreferDualStack", "RequireDualStack", "SingleStack"]))
+            errs.append(not_supported("spec.ipFamilyPolicy", policy,
+                                      ["PreferDualStack", "RequireDualStack", "SingleStack"]))
     if not stype:
         errs.append(required("spec.type"))
     elif stype not in ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"):
@@ -1786,10 +1795,10 @@ def _validate_service(obj: dict[str, Any]) -> list[FieldError]:
     for i, port in enumerate(ports):
         np = _i(port.get("nodePort")) or 0
         if np:
-            key = (port.get("protocol"), np)
-            if key in seen_node:
+            node_key: tuple[Any, Any] = (port.get("protocol"), np)
+            if node_key in seen_node:
                 errs.append(duplicate(f"spec.ports[{i}].nodePort", np))
-            seen_node.add(key)
+            seen_node.add(node_key)
     seen: set[tuple[Any, Any]] = set()
     for i, port in enumerate(ports):
         key = (port.get("protocol"), port.get("port"))
@@ -1802,7 +1811,8 @@ def _validate_service(obj: dict[str, Any]) -> list[FieldError]:
     etp = spec.get("externalTrafficPolicy")
     if not externally:
         if etp:
-            errs.append(invalid("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services"))
+            errs.append(invalid("spec.externalTrafficPolicy", etp,
+                                "may only be set for externally-accessible services"))
     elif not etp:
         errs.append(required("spec.externalTrafficPolicy"))
     elif etp not in ("Cluster", "Local"):
@@ -1847,7 +1857,8 @@ def _validate_namespace(obj: dict[str, Any]) -> list[FieldError]:
         f = _s(f)
         errs.extend(invalid("spec.finalizers", f, m) for m in is_label_key(f))
         if "/" not in f and f not in _STANDARD_FINALIZERS:
-            errs.append(invalid("spec.finalizers", f, "name is neither a standard finalizer name nor is it fully qualified"))
+            errs.append(invalid("spec.finalizers", f, "name is neither a standard finalizer name nor is it fully "
+                                                      "qualified"))
     return errs
 
 
@@ -1939,7 +1950,7 @@ def _spec_diff(old: Any, new: Any, path: str = "") -> list[str]:
         return lines
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         lines = []
-        for i, (a, b) in enumerate(zip(old, new)):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
             if a != b:
                 lines.extend(_spec_diff(a, b, f"{path}[{i}]"))
         return lines
@@ -1972,15 +1983,16 @@ def _validate_pod_update(obj: dict[str, Any], old: dict[str, Any]) -> list[Field
     new_tol = [_d(t) for t in _l(spec.get("tolerations"))]
     for ot in _l(ospec.get("tolerations")):
         ot = _d(ot)
-        if not any({**ot, "tolerationSeconds": nt.get("tolerationSeconds")} == {**nt, "tolerationSeconds": nt.get("tolerationSeconds")}
-                   for nt in new_tol):
-            errs.append(forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"))
+        kept = {k: v for k, v in ot.items() if k != "tolerationSeconds"}
+        if not any(kept == {k: v for k, v in nt.items() if k != "tolerationSeconds"} for nt in new_tol):
+            errs.append(forbidden("spec.tolerations", "existing toleration can not be modified except its "
+                                                      "tolerationSeconds"))
             break
     if spec == ospec:
         return errs
     munged = json.loads(json.dumps(spec))
     for group in ("containers", "initContainers"):
-        for c, oc in zip(_l(munged.get(group)), _l(ospec.get(group))):
+        for c, oc in zip(_l(munged.get(group)), _l(ospec.get(group)), strict=False):
             if isinstance(c, dict):
                 c["image"] = _d(oc).get("image")
     for key in ("activeDeadlineSeconds", "tolerations", "schedulingGates"):

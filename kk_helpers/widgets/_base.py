@@ -105,6 +105,8 @@ class WatchLoop:
                             _request_timeout=(5, WATCH_SECONDS + 10), **self.kwargs)
         self._resp = resp
         try:
+            if self.stop_event.is_set():  # stop() ran before the stream existed: it could not shut it
+                return rv
             for line in iter_resp_lines(resp):
                 if self.stop_event.is_set():
                     return rv

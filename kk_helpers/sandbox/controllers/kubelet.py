@@ -45,7 +45,15 @@ _CONDITION_ORDER = {"PodReadyToStartContainers": 0, "Initialized": 1, "Ready": 2
 
 
 class ConfigError(Exception):
-    """An env or volume reference that cannot be resolved (``CreateContainerConfigError``)."""
+    """An env reference that cannot be resolved (``CreateContainerConfigError``)."""
+
+
+class MountError(ConfigError):
+    """A ConfigMap or Secret volume whose source is missing (``FailedMount``; the pod stays ContainerCreating)."""
+
+    def __init__(self, volume: str, message: str) -> None:
+        super().__init__(message)
+        self.volume = volume
 
 
 def qos_class(spec: Obj) -> str:
@@ -366,7 +374,15 @@ class Kubelet(Controller):
         c = self._container_spec(pod, cs)
         key = (ps.namespace, ps.name)
         try:
+            self._check_volumes(pod, ps)
             env = self._env(pod, ps, c)
+        except MountError as err:
+            cs.waiting_reason, cs.waiting_message = "ContainerCreating", ""
+            self.record_pod(pod, "FailedMount", f'MountVolume.SetUp failed for volume "{err.volume}" : {err}',
+                            type_="Warning")
+            self.config_waiting.add(key)
+            cs.stage, cs.next_at = "starting", now + self.timing.backoff_cap * 2
+            return
         except ConfigError as err:
             cs.waiting_reason, cs.waiting_message = "CreateContainerConfigError", str(err)
             self.record_pod(pod, "Failed", f"Error: {err}", type_="Warning")
@@ -704,16 +720,20 @@ class Kubelet(Controller):
                 env[name] = data[ref["key"]]
             elif "resourceFieldRef" in vf:
                 env[name] = self._resource_ref(pod, c, vf["resourceFieldRef"] or {})
-        for v in spec.get("volumes") or []:
-            ref = v.get("configMap") or (v.get("secret") and {"name": v["secret"].get("secretName"),
-                                                               "optional": v["secret"].get("optional")})
-            if not ref:
-                continue
-            kind_rt = CONFIGMAPS if "configMap" in v else SECRETS
-            if not ref.get("optional") and self.store.get(kind_rt, ns, ref.get("name") or "") is None:
-                # The real kubelet reports this as FailedMount and keeps the pod in ContainerCreating.
-                raise ConfigError(f'{"configmap" if kind_rt is CONFIGMAPS else "secret"} "{ref.get("name")}" not found')
         return env
+
+    def _check_volumes(self, pod: Obj, ps: PodState) -> None:
+        for v in (pod.get("spec") or {}).get("volumes") or []:
+            if "configMap" in v:
+                ref, rt, kind = v.get("configMap") or {}, CONFIGMAPS, "configmap"
+                name = ref.get("name") or ""
+            elif "secret" in v:
+                ref, rt, kind = v.get("secret") or {}, SECRETS, "secret"
+                name = ref.get("secretName") or ""
+            else:
+                continue
+            if not ref.get("optional") and self.store.get(rt, ps.namespace, name) is None:
+                raise MountError(v.get("name", ""), f'{kind} "{name}" not found')
 
     def _service_env(self, ns: str, links: bool) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -795,7 +815,8 @@ class Kubelet(Controller):
             return
         for cs in ps.containers.values():
             if cs.stage == "running":
-                cs.process.advance(now) if cs.process is not None else None
+                if cs.process is not None:
+                    cs.process.advance(now)
                 code = 0 if self._is_server(cs) else 137
                 self._stop_final(cs, now, code)
         ps.done = True
@@ -833,7 +854,7 @@ class Kubelet(Controller):
             term["message"] = cs.term_message
         return {k: v for k, v in term.items() if v is not None}
 
-    def _container_status(self, cs: ContainerState) -> Obj:
+    def _container_status(self, cs: ContainerState, ps_init_pending: bool = False) -> Obj:
         shown_terminated = cs.stage == "done" or cs.probe.get("show_terminated")
         image = cs.ref.full if cs.ref is not None and cs.spec is not None and cs.container_id else cs.image
         st: Obj = {"name": cs.name, "image": image, "imageID": "", "ready": bool(cs.ready and cs.stage == "running"),
@@ -847,7 +868,10 @@ class Kubelet(Controller):
         elif shown_terminated and cs.finished_at is not None:
             st["state"] = {"terminated": self._terminated_state(cs)}
         else:
-            waiting: Obj = {"reason": cs.waiting_reason or "ContainerCreating"}
+            reason = cs.waiting_reason or "ContainerCreating"
+            if not cs.init and reason == "ContainerCreating" and ps_init_pending:
+                reason = "PodInitializing"
+            waiting: Obj = {"reason": reason}
             if cs.waiting_message:
                 waiting["message"] = cs.waiting_message
             st["state"] = {"waiting": waiting}
@@ -911,7 +935,9 @@ class Kubelet(Controller):
         status.setdefault("qosClass", qos_class(current.get("spec") or {}))
         if ps.init_names:
             status["initContainerStatuses"] = [self._container_status(ps.containers[n]) for n in ps.init_names]
-        status["containerStatuses"] = [self._container_status(ps.containers[n]) for n in ps.app_names]
+        init_pending = any(not (ps.containers[n].stage == "done" and ps.containers[n].exit_code == 0)
+                           for n in ps.init_names)
+        status["containerStatuses"] = [self._container_status(ps.containers[n], init_pending) for n in ps.app_names]
         status["conditions"] = self._conditions(old_status.get("conditions") or [], ps, phase, now)
         if status == old_status:
             return

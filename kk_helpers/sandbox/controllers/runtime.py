@@ -57,6 +57,8 @@ LOG_LINES = 5000
 LOOKAHEAD = 120.0
 #: Actions processed per advance, so a loop without sleeps cannot stall the event loop.
 MAX_STEPS = 4000
+#: Actions simulated ahead of the clock at most (their output must not push current lines out of the log).
+FUTURE_ACTIONS = 400
 #: Simulated seconds one shell command takes.
 COMMAND_COST = 0.0005
 
@@ -175,8 +177,11 @@ class PodFS:
             content = (self._at(hist, ts) or "") + content
         hist.append((ts, content))
         hist.sort(key=lambda e: e[0])
-        if len(hist) > 50:
-            del hist[:-50]
+        # Keep the version current now and every later (simulated-ahead) one.
+        now = self.runtime.now()
+        current = max((i for i, (t, _) in enumerate(hist) if t <= now), default=0)
+        if current > 0:
+            del hist[:current]
 
     @staticmethod
     def _at(hist: list[tuple[float, str | None]], ts: float) -> str | None:
@@ -276,10 +281,15 @@ class Process:
         self.blocked = False
 
     def advance(self, until: float) -> None:
-        """Apply actions up to ``until`` (bounded per call)."""
-        steps = 0
+        """Apply actions up to ``until`` (bounded per call, and to :data:`FUTURE_ACTIONS` ahead of now)."""
+        steps = ahead = 0
+        now = self.runtime.now()
         while self.exit_at is None and not self.blocked and self.cursor <= until and steps < MAX_STEPS:
             steps += 1
+            if self.cursor > now:
+                ahead += 1
+                if ahead > FUTURE_ACTIONS:
+                    return
             try:
                 action = next(self.gen)
             except StopIteration as stop:

@@ -219,6 +219,7 @@ class Scheduler(Controller):
         self.unschedulable: set[Key] = set()
         self.first_seen: dict[str, float] = {}
         self.last_event: dict[str, tuple[str, float]] = {}
+        self._requests: dict[str, tuple[dict[str, int], set[tuple[str, int, str]], str | None]] = {}  # by pod uid
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -234,6 +235,7 @@ class Scheduler(Controller):
         if self.unschedulable and self._frees_capacity(ev):
             keys.extend(k for k in self.unschedulable if k != key)
         if ev.type == "DELETED":
+            self._requests.pop(md.get("uid", ""), None)
             self.unschedulable.discard(key)
             self.first_seen.pop(md.get("uid", ""), None)
             self.last_event.pop(md.get("uid", ""), None)
@@ -333,7 +335,7 @@ class Scheduler(Controller):
                      else "No preemption victims found for incoming pod")
                 preemption[p] = preemption.get(p, 0) + 1
                 continue
-            u = usage.get(name) or {"pods": [], "req": {}}
+            u = usage.get(name) or {"pods": [], "req": {}, "owners": {}}
             alloc = (node.get("status") or {}).get("allocatable") or {}
             share = 0.0
             for r in ("cpu", "memory"):
@@ -342,7 +344,7 @@ class Scheduler(Controller):
                     share += (u["req"].get(r, 0) + want.get(r, 0)) / cap
             prefer_no = sum(1 for t in (node.get("spec") or {}).get("taints") or []
                             if t.get("effect") == "PreferNoSchedule" and not tolerates(tolerations, t))
-            same_owner = sum(1 for p in u["pods"] if owner and controller_uid(p) == owner)
+            same_owner = u["owners"].get(owner, 0) if owner else 0
             feasible.append((prefer_no, -preferred_score(pod, node), same_owner, len(u["pods"]), round(share, 3),
                              random.random(), name))
         if not feasible:
@@ -355,11 +357,18 @@ class Scheduler(Controller):
             node = (p.get("spec") or {}).get("nodeName")
             if not node or (p.get("status") or {}).get("phase") in TERMINAL:
                 continue
-            u = out.setdefault(node, {"pods": [], "req": {}, "ports": set()})
+            u = out.setdefault(node, {"pods": [], "req": {}, "ports": set(), "owners": {}})
             u["pods"].append(p)
-            for k, v in pod_requests(p).items():
+            uid = p["metadata"].get("uid", "")
+            cached = self._requests.get(uid)
+            if cached is None:
+                cached = self._requests[uid] = (pod_requests(p), _host_ports(p), controller_uid(p))
+            req, ports, owner = cached
+            for k, v in req.items():
                 u["req"][k] = u["req"].get(k, 0) + v
-            u["ports"] |= _host_ports(p)
+            u["ports"] |= ports
+            if owner:
+                u["owners"][owner] = u["owners"].get(owner, 0) + 1
         return out
 
     def _filter(self, node: Obj, tolerations: list[Obj], pod: Obj, want: dict[str, int],
