@@ -580,8 +580,9 @@ def test_stopped_node_goes_not_ready_and_loses_its_pods(core: client.CoreV1Api, 
 def test_kubectl_get_pods_shows_image_pull_back_off(kubectl: Kubectl) -> None:
     """Does ``kubectl get pods`` show ImagePullBackOff for a bad image, and describe its events?"""
     kubectl("run", "bad", "--image=nginx:bad")
-    wait_for(lambda: "ImagePullBackOff" in kubectl("get", "pods").stdout, "ImagePullBackOff in kubectl get pods")
-    out = kubectl("get", "pods").stdout.splitlines()
+    out = wait_for(lambda: (o := kubectl("get", "pods").stdout) and "ImagePullBackOff" in o and o,
+                   "ImagePullBackOff in kubectl get pods").splitlines()
+    assert re.fullmatch(r"NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE", out[0])
     assert re.fullmatch(r"bad\s+0/1\s+ImagePullBackOff\s+0\s+\S+", out[1])
     desc = kubectl("describe", "pod", "bad").stdout
     assert 'Back-off pulling image "nginx:bad"' in desc and "Error: ErrImagePull" in desc

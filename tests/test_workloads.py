@@ -230,6 +230,21 @@ def test_bad_image_stalls_and_undo_recovers(pinned_kubectl, api) -> None:
 
 
 @pytest.mark.kubectl
+def test_progress_deadline_exceeded(pinned_kubectl, api) -> None:
+    """Does a rollout that makes no progress for progressDeadlineSeconds report ProgressDeadlineExceeded?"""
+    k, ns = pinned_kubectl, pinned_kubectl.namespace
+    apps(api).create_namespaced_deployment(ns, make_deployment("late", 1, image="nginx:9.99-no-such-tag",
+                                                               progressDeadlineSeconds=1))
+    cond = wait_until(lambda: next((c for c in apps(api).read_namespaced_deployment("late", ns).status.conditions or []
+                                    if c.type == "Progressing" and c.status == "False"), None),
+                      timeout=15, what="the progress deadline")
+    rs = apps(api).list_namespaced_replica_set(ns).items[0].metadata.name
+    assert (cond.reason, cond.message) == ("ProgressDeadlineExceeded", f'ReplicaSet "{rs}" has timed out progressing.')
+    r = k("rollout", "status", "deployment/late", "--timeout=5s", check=False)
+    assert r.returncode != 0 and 'deployment "late" exceeded its progress deadline' in r.stderr
+
+
+@pytest.mark.kubectl
 def test_rollout_history_lists_revisions(pinned_kubectl, api) -> None:
     """Does `rollout history` list each revision with its change-cause, and show one revision's template?"""
     k, ns = pinned_kubectl, pinned_kubectl.namespace

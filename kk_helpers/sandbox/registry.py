@@ -27,7 +27,7 @@ from .store import Obj, Store
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 #: Kinds whose objects track ``metadata.generation`` (spec changes bump it).
-GENERATION_KINDS = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob", "Pod", "Service"})
+GENERATION_KINDS = frozenset({"Deployment", "ReplicaSet", "Job", "CronJob", "Pod"})
 
 
 def now_rfc3339(ts: float | None = None) -> str:
@@ -167,6 +167,9 @@ class Registry:
         obj = defaults.apply_defaults(rt, obj)
         obj = defaults.prepare_create(rt, obj)
         md = obj["metadata"]
+        if rt is SERVICES:
+            # allocated before validation, which checks clusterIPs against clusterIP
+            self.allocator.allocate(obj, None, dry_run=opts.dry_run)
         self._validate(rt, obj, None)
         if md.get("name") and self.store.get(rt, self._ns(rt, md.get("namespace")), md["name"]) is not None:
             raise errors.already_exists(rt, md["name"])
@@ -174,8 +177,6 @@ class Registry:
         md["creationTimestamp"] = self.now()
         if rt.kind in GENERATION_KINDS:
             md["generation"] = 1
-        if rt is SERVICES:
-            self.allocator.allocate(obj, None, dry_run=opts.dry_run)
         if rt.kind == "Job":
             obj = defaults.prepare_job(obj, md["uid"])
         if opts.field_manager:
@@ -221,13 +222,15 @@ class Registry:
             md["generation"] = omd["generation"]
         if subresource == "status":
             obj = defaults.for_status_update(rt, old, obj)
+        elif subresource == "finalize":
+            obj = defaults.for_finalize_update(rt, old, obj)
         else:
             obj = defaults.apply_defaults(rt, obj)
             obj = defaults.prepare_update(rt, old, obj)
         md = obj["metadata"]
-        self._validate(rt, obj, old)
         if rt is SERVICES and subresource is None:
             self.allocator.allocate(obj, old, dry_run=opts.dry_run)
+        self._validate(rt, obj, old)
         _drop_empty_maps(obj["metadata"])
         if opts.field_manager:
             obj = patch.update_managed_fields(old, obj, opts.field_manager, "Update", rt, self.now(),

@@ -457,7 +457,8 @@ class APIServer:
             return self._respond(success_status(), 201)
         elif sub == "finalize" and method == "PUT":
             body = await self._decode(request, rt)
-            return self._respond(self.registry.update(rt, t.namespace, t.name, body, opts), 200, opts)
+            return self._respond(self.registry.update(rt, t.namespace, t.name, body, opts, subresource="finalize"),
+                                 200, opts)
         raise errors.method_not_allowed()
 
     async def _log(self, request: web.Request, t: Target) -> web.StreamResponse:

@@ -19,8 +19,7 @@ The clock is :func:`.workloads.now`, so tests move time by setting ``manager.clo
 from __future__ import annotations
 
 import copy
-import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,10 +30,10 @@ from ..resources import CRONJOBS, JOBS
 from ..store import Event, Obj
 from .base import Controller, Key
 from .replicaset import is_namespace_terminating
-from .workloads import controller_ref, is_deleting, key_of, meta, now, owner_reference, parse_time, spec, status, \
-    timestamp, write_options
+from .workloads import (
+    controller_ref, is_deleting, key_of, meta, now, owner_reference, parse_time, spec, status, timestamp, write_options,
+)
 
-log = logging.getLogger("kk.sandbox.controllers")
 
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 DESCRIPTORS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
 import math
 from typing import Any, Iterable
 
@@ -40,7 +39,6 @@ from .workloads import (
     write_options,
 )
 
-log = logging.getLogger("kk.sandbox.controllers")
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

@@ -18,7 +18,6 @@ first resync. Keys are ``(namespace, "<group>/<plural>/<name>")``.
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any, Iterable
 
 from .. import errors
@@ -27,7 +26,6 @@ from ..store import Event, Obj
 from .base import Controller, Key
 from .workloads import is_deleting, meta, write_options
 
-log = logging.getLogger("kk.sandbox.controllers")
 
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"

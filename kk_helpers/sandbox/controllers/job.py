@@ -25,7 +25,6 @@ Events: ``SuccessfulCreate`` ``Created pod: <name>``, ``SuccessfulDelete``
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any, Iterable
 
 from .. import errors
@@ -35,10 +34,9 @@ from .base import Controller, Key
 from .replicaset import is_namespace_terminating
 from .workloads import (
     JOB_TRACKING_FINALIZER, controller_ref, deletion_order, is_deleting, is_pod_active, is_pod_ready, key_of, meta,
-    now, omit_zero, owner_reference, parse_time, phase, pod_from_template, spec, status, timestamp, write_options,
+    now, omit_zero, parse_time, phase, pod_from_template, spec, status, timestamp, write_options,
 )
 
-log = logging.getLogger("kk.sandbox.controllers")
 
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 MAX_PODS_PER_SYNC = 500
@@ -426,8 +424,7 @@ class JobController(Controller):
                 continue
             deleted += 1
             deleted_ready += 1 if is_pod_ready(pod) else 0
-            if not keep_finalizer:
-                self.record(job, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}")
+            self.record(job, "SuccessfulDelete", f"Deleted pod: {meta(pod)['name']}")
         return deleted, deleted_ready
 
     def _remove_finalizer(self, pod: Obj) -> Obj | None:

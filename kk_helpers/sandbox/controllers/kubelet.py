@@ -235,7 +235,7 @@ class Kubelet(Controller):
             cs.image = c.get("image", "")
             if cs.stage in ("running",):
                 self.record_pod(pod, "Killing", f"Container {cs.name} definition changed, will be restarted")
-                self._exited(pod, ps, cs, now, 0 if self._is_server(cs) else 137, killed=True, restart_now=True)
+                self._exited(pod, ps, cs, now, 0 if self._is_server(cs) else 137, restart_now=True)
             else:
                 cs.stage, cs.next_at = "pull", now
 
@@ -403,7 +403,6 @@ class Kubelet(Controller):
                                  read_file=lambda path: ps.fs.read(cs.name, path, self._clock_of(cs)),
                                  list_dir=lambda path: ps.fs.list(cs.name, path, self._clock_of(cs)),
                                  http_get=self.rt.http_get_from(ps.namespace))
-        cs.log = ContainerLog() if not quiet or cs.process is None else cs.log
         try:
             gen = images.program(argv, penv)
         except images.StartFailure as err:
@@ -455,7 +454,7 @@ class Kubelet(Controller):
         return cs.process is not None and bool(cs.process.listening)
 
     def _exited(self, pod: Obj, ps: PodState, cs: ContainerState, at: float, code: int, *, reason: str | None = None,
-                message: str = "", killed: bool = False, restart_now: bool = False) -> None:
+                message: str = "", restart_now: bool = False) -> None:
         """The container's process ended: record it and decide on a restart."""
         cs.finished_at = at
         cs.exit_code = code
@@ -463,8 +462,8 @@ class Kubelet(Controller):
         cs.term_message = message
         cs.ready = False
         cs.started = False
-        if cs.process is not None:
-            cs.process.exit_at = cs.process.exit_at if cs.process.exit_at is not None and cs.process.exit_at <= at else at
+        if cs.process is not None and (cs.process.exit_at is None or cs.process.exit_at > at):
+            cs.process.exit_at = at  # stopped from outside (probe, spec change)
         policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
         if cs.init and code == 0:
             cs.stage = "done"

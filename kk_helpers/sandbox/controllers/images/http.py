@@ -146,7 +146,7 @@ def respond(ctx: ServerContext, req: Request, now: float | None = None) -> Respo
     headers: dict[str, str] = {"Date": _http_date(now), "X-KK-Pod": ctx.pod_name, "X-KK-Pod-IP": ctx.pod_ip}
     status = 200
     log: str | None = None
-    if server in ("nginx", "nginxdemos", "echoserver") and server != "echoserver":
+    if server in ("nginx", "nginxdemos"):
         if server == "nginxdemos":
             plain = ctx.ref is not None and "plain-text" in (ctx.ref.tag or "")
             index = _nginxdemos_page(ctx, req, now, plain)
@@ -231,7 +231,7 @@ def respond(ctx: ServerContext, req: Request, now: float | None = None) -> Respo
         lines = ["", "", f"Hostname: {ctx.pod_name}", "", "Pod Information:", "\t-no pod information available-", "",
                  "Server values:", "\tserver_version=nginx: 1.13.3 - lua: 10008", "", "Request Information:",
                  f"\tclient_address={req.client_ip}", f"\tmethod={req.method}", f"\treal path={req.path}",
-                 f"\tquery={req.query}", "\trequest_version=1.1", f"\trequest_scheme=http",
+                 f"\tquery={req.query}", "\trequest_version=1.1", "\trequest_scheme=http",
                  f"\trequest_uri=http://{req.headers.get('Host', ctx.pod_ip)}{req.path}", "", "Request Headers:"]
         lines += [f"\t{k.lower()}={v}" for k, v in req.headers.items()]
         lines += ["", "Request Body:", "\t-no body in request-", ""]

@@ -11,7 +11,6 @@ Tree nodes are tuples: ``("list", items)``, ``("and"|"or", left, right)``,
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any
 
 class ShellSyntaxError(Exception):
@@ -360,8 +359,3 @@ class Parser:
             t = self._peek()
             raise ShellSyntaxError(f"unexpected {('end of file' if t is None else t[1] if t[0] == 'op' else 'word')!r}")
         return ("cmd", assigns, words, redirs)
-
-
-def split_command(text: str) -> list[str]:
-    """Split a one-line command as a shell would (for probes given as a single string)."""
-    return shlex.split(text)

@@ -112,14 +112,6 @@ class Shell:
         yield Exit(code & 0xFF)
         return code & 0xFF
 
-    def run_script(self, script: str) -> Program:
-        try:
-            code = yield from self._run_script(script)
-        except ExitNow as e:
-            code = e.code
-        yield Exit(code & 0xFF)
-        return code & 0xFF
-
     def _run_script(self, script: str) -> Generator[Action, None, int]:
         try:
             tree = Parser(script).parse()

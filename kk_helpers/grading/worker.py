@@ -1,0 +1,267 @@
+"""One grading job, in its own process: a fresh sandbox, then ``nbgrader autograde`` of one student's lab.
+
+:func:`run` is the target of a process forked from a multiprocessing *forkserver* that imported this module —
+and so nbgrader, nbconvert and SQLAlchemy, two seconds of imports — once. Each job is still a separate,
+fresh process (forked from a server that never graded anything), killable on its own; it does what
+``KK_HOME=<tmp> kk sandbox ... && KUBECONFIG=<tmp>/kubeconfig KK_CONTEXT=kk-sandbox nbgrader autograde LAB
+--student S --db <copy>`` would do:
+
+1. its environment gets ``KK_HOME`` (a temporary directory of its own), the grading markers
+   (:mod:`kk_helpers.grading.procs`), ``KUBECACHEDIR`` and the Python environment's ``bin/`` on ``PATH``;
+2. with the sandbox backend it starts a sandbox daemon in fast mode under that ``KK_HOME`` and writes a
+   kubeconfig for it; the kernel nbgrader starts inherits ``KUBECONFIG=<that file>`` and ``KK_CONTEXT=kk-sandbox``;
+3. it runs nbgrader's ``AutogradeApp`` in-process against the job's gradebook copy, after checking that the
+   course configuration did not redirect it to another database;
+4. it stops the sandbox (``finally``) and writes ``result.json`` for the parent.
+
+Output (nbgrader's log, the kernel's own stderr) goes to ``worker.log`` in the job directory.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+# Imported here, before any fork, so the forkserver pays for them once.
+import nbgrader.apps.autogradeapp  # noqa: F401
+import nbgrader.preprocessors  # noqa: F401
+
+from .. import kubeconfig
+from ..config import SANDBOX_CONTEXT
+from ..errors import KKError
+from ..sandbox import daemon
+from . import preprocessors  # noqa: F401
+from .course import tool_env
+from .procs import JOB_MARKER, RUN_MARKER
+
+#: The job's result file, written by :func:`run`, read by the parent.
+RESULT_FILE = "result.json"
+#: The job's log file.
+LOG_FILE = "worker.log"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything one grading job needs (picklable: it crosses into the worker process).
+
+    Attributes:
+        course_root: the course directory.
+        assignment: the lab.
+        student: the student id.
+        job_dir: the job's private temporary directory (``KK_HOME``, kubeconfig, gradebook copy, log).
+        db_path: the job's gradebook copy.
+        backend: ``sandbox`` (a fresh one) or ``current`` (the cluster the environment points at).
+        run_id: the run's marker value.
+        job_id: the job's marker value.
+        cell_timeout: ``Execute.timeout`` in seconds (None: the course config's).
+        check_timeout: ``$KK_CHECK_TIMEOUT`` for the lab's checks (None: leave it).
+        sandbox_workers: worker nodes of the sandbox.
+        env: the environment the job runs with (see :func:`environment`); the worker replaces its own with it.
+    """
+
+    course_root: str
+    assignment: str
+    student: str
+    job_dir: str
+    db_path: str
+    backend: str = "sandbox"
+    run_id: str = ""
+    job_id: str = ""
+    cell_timeout: int | None = None
+    check_timeout: float | None = None
+    sandbox_workers: int = 2
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kk_home(self) -> Path:
+        """The job's ``KK_HOME``."""
+        return Path(self.job_dir) / "home"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        """The job's sandbox state directory."""
+        return self.kk_home / "sandbox"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        """The kubeconfig written for the job's sandbox."""
+        return Path(self.job_dir) / "kubeconfig"
+
+    @property
+    def db_url(self) -> str:
+        """SQLAlchemy URL of the gradebook copy."""
+        return f"sqlite:///{self.db_path}"
+
+
+@dataclass
+class JobOutcome:
+    """What a worker reports in ``result.json``.
+
+    Attributes:
+        phase: how far it got: ``start``, ``sandbox``, ``autograde``, ``done``.
+        exit_code: nbgrader's exit status (0: every notebook converted).
+        error: why the job could not run, if so.
+        sandbox_url: the job's API server.
+        sandbox_pid: the job's sandbox daemon.
+        timings: seconds per phase.
+    """
+
+    phase: str = "start"
+    exit_code: int | None = None
+    error: str = ""
+    sandbox_url: str = ""
+    sandbox_pid: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def job_config(spec: JobSpec) -> str:
+    """The ``nbgrader_config.py`` placed in the job directory (nbgrader's working directory).
+
+    Values go through a config file, not the command line: traitlets would expand ``~`` and strip quotes in
+    command-line strings, and the student option is a glob (so it is escaped here).
+    """
+    lines = [
+        "c = get_config()  # noqa: F821",
+        f"c.CourseDirectory.root = {spec.course_root!r}",
+        f"c.CourseDirectory.assignment_id = {spec.assignment!r}",
+        f"c.CourseDirectory.student_id = {glob.escape(spec.student)!r}",
+        f"c.CourseDirectory.db_url = {spec.db_url!r}",
+        "c.BaseConverter.force = True",
+        "c.NbGrader.logfile = ''",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+#: Variables a sandbox job must not inherit from the instructor's shell.
+_PRIVATE = ("KUBECONFIG", "KK_CONTEXT", "KK_HOME", "KK_NAMESPACE_PREFIX", "KK_SOURCE_KUBECONFIG")
+
+
+def environment(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The job's environment (before the sandbox's ``KUBECONFIG``/``KK_CONTEXT`` are added).
+
+    With the sandbox backend the instructor's ``KUBECONFIG``, ``KK_CONTEXT`` and ``KK_HOME`` are dropped, so
+    nothing in the notebook can reach the instructor's clusters; with ``current`` they are kept.
+
+    Args:
+        spec: the job.
+        base: the environment to start from; default ``os.environ``.
+    """
+    env = tool_env(base)
+    if spec.backend == "sandbox":
+        for key in _PRIVATE:
+            env.pop(key, None)
+    env[RUN_MARKER] = spec.run_id
+    env[JOB_MARKER] = spec.job_id
+    env["KUBECACHEDIR"] = str(Path(spec.job_dir) / "kube-cache")
+    env["KK_SANDBOX_MODE"] = "fast"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    if spec.backend == "sandbox":
+        env["KK_HOME"] = str(spec.kk_home)
+    if spec.check_timeout is not None:
+        env["KK_CHECK_TIMEOUT"] = str(spec.check_timeout)
+    return env
+
+
+def _write(spec: JobSpec, outcome: JobOutcome) -> None:
+    path = Path(spec.job_dir) / RESULT_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(outcome)))
+    os.replace(tmp, path)
+
+
+def read_outcome(job_dir: Path) -> JobOutcome | None:
+    """The outcome a worker wrote, or None if it wrote none (it was killed or crashed)."""
+    try:
+        data = json.loads((Path(job_dir) / RESULT_FILE).read_text())
+        return JobOutcome(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def start_sandbox(spec: JobSpec) -> daemon.Info:
+    """Start the job's sandbox daemon (fast mode) and write its kubeconfig.
+
+    Raises:
+        KKError: the daemon did not come up.
+    """
+    info, _ = daemon.ensure_running(workers=spec.sandbox_workers, mode="fast", state_dir=spec.sandbox_dir,
+                                    write_kubeconfig=False)
+    kubeconfig.save(spec.kubeconfig_path, kubeconfig.build(SANDBOX_CONTEXT, info.url, token=info.token,
+                                                           ca_data=info.ca_data))
+    return info
+
+
+def autograde(spec: JobSpec) -> int:
+    """Run nbgrader's AutogradeApp for one submission in this process; returns its exit status.
+
+    Raises:
+        KKError: the course configuration points nbgrader at another gradebook or student.
+    """
+    from nbgrader.apps.autogradeapp import AutogradeApp
+
+    argv = [f"--CourseDirectory.db_url={spec.db_url}"]
+    if spec.cell_timeout:
+        argv.append(f"--Execute.timeout={int(spec.cell_timeout)}")
+    app = AutogradeApp.instance()
+    try:
+        app.initialize(argv)
+        if app.coursedir.db_url != spec.db_url:
+            raise KKError(f"the course configuration points nbgrader at {app.coursedir.db_url}, not at the job's "
+                          f"gradebook copy; remove CourseDirectory.db_url from nbgrader_config.py")
+        if app.coursedir.student_id != glob.escape(spec.student):
+            raise KKError("the course configuration sets CourseDirectory.student_id; remove it from "
+                          "nbgrader_config.py")
+        app.start()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    return 0
+
+
+def run(spec: JobSpec) -> None:
+    """Process entry point: grade one submission in a fresh sandbox, always stop the sandbox."""
+    log = open(Path(spec.job_dir) / LOG_FILE, "ab", buffering=0)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    outcome = JobOutcome()
+    _write(spec, outcome)
+    os.environ.clear()
+    os.environ.update(spec.env or environment(spec))
+    os.chdir(spec.job_dir)
+    (Path(spec.job_dir) / "nbgrader_config.py").write_text(job_config(spec))
+    t0 = time.monotonic()
+    try:
+        if spec.backend == "sandbox":
+            outcome.phase = "sandbox"
+            info = start_sandbox(spec)
+            os.environ.update(KUBECONFIG=str(spec.kubeconfig_path), KK_CONTEXT=SANDBOX_CONTEXT)
+            outcome.sandbox_url, outcome.sandbox_pid = info.url, info.pid
+            outcome.timings["sandbox"] = round(time.monotonic() - t0, 3)
+            print(f"kk grade: sandbox for {spec.student}/{spec.assignment} at {info.url} (pid {info.pid})", flush=True)
+        outcome.phase = "autograde"
+        _write(spec, outcome)
+        t1 = time.monotonic()
+        outcome.exit_code = autograde(spec)
+        outcome.timings["autograde"] = round(time.monotonic() - t1, 3)
+        outcome.phase = "done"
+    except KKError as err:
+        outcome.error = str(err)
+    except Exception as err:  # reported to the parent, which grades the submission as failed
+        outcome.error = f"{type(err).__name__}: {err}"
+        traceback.print_exc()
+    finally:
+        if spec.backend == "sandbox":
+            try:
+                daemon.stop(spec.sandbox_dir, remove_context=False)
+            except Exception:  # the parent checks again and kills what is left
+                traceback.print_exc()
+        outcome.timings["total"] = round(time.monotonic() - t0, 3)
+        _write(spec, outcome)
+        sys.stdout.flush()
+        sys.stderr.flush()
+

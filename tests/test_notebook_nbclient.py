@@ -1,0 +1,85 @@
+"""A notebook run headless in a real kernel (nbclient, as nbconvert/nbgrader run it) against the sandbox.
+
+Checks what a grader sees: no stderr output in any cell, static HTML instead of widget views, a KKError as
+one line, check evidence in the outputs, and nbgrader's own scoring (``determine_grade``) agreeing with the
+checks: a failed ``require`` scores 0, a passing one full marks, ``grade`` partial credit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbgrader.utils import determine_grade
+
+from kk_helpers.checks.base import RESULT_MIMETYPE
+
+from test_notebook_support import drop_namespace, kk_env, unique  # noqa: F401
+
+pytestmark = pytest.mark.slow
+
+
+def graded(source: str, points: float, grade_id: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": points,
+                                 "grade_id": grade_id, "schema_version": 3}
+    return cell
+
+
+def test_headless_notebook(kk_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a lab notebook as nbgrader would: is every output static, stderr-free, and graded like the checks?"""
+    prefix = unique("nb")
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("HOME", str(kk_env.parent))
+    cells = [
+        nbformat.v4.new_code_cell(f"import kk_helpers as kk\nlab = kk.lab('03-scaling', prefix='{prefix}')"),
+        nbformat.v4.new_code_cell("kk.pods()"),
+        nbformat.v4.new_code_cell("kk.ClusterView()"),
+        nbformat.v4.new_code_cell("kk.ScaleSlider('myd1')"),
+        graded("kk.checks.require(lab, 'scale', timeout=1)", 3, "scale-early"),
+        nbformat.v4.new_code_cell("!kubectl scale deployment myd1 --replicas=4"),
+        nbformat.v4.new_code_cell("kk.wait_for('deployment/myd1 ready', timeout=30)"),
+        graded("kk.checks.require(lab, 'scale')", 3, "scale"),
+        graded("kk.checks.grade(lab, 'scale-down', out_of=3, timeout=1)", 3, "scale-down-partial"),
+        nbformat.v4.new_code_cell("kk.connect('no-such-context')"),
+        nbformat.v4.new_code_cell("kk.tree()"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    try:
+        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    finally:
+        from kk_helpers.connect import open_cluster
+
+        c = open_cluster(kk_env, "kk-sandbox")
+        drop_namespace(c, f"{prefix}-03-scaling")
+        c.close()
+    outs = [cell.outputs for cell in nb.cells]
+    streams = [(i, o) for i, cell_outs in enumerate(outs) for o in cell_outs if o.output_type == "stream"]
+    assert [o for _, o in streams if o.name == "stderr"] == []
+    assert outs[0][0].text.startswith(f"Lab 03-scaling: namespace {prefix}-03-scaling on kk-sandbox")
+    assert "text/html" in outs[1][0].data and "myd1-" in outs[1][0].data["text/plain"]
+    for i in (2, 3):
+        data = outs[i][0].data
+        assert "application/vnd.jupyter.widget-view+json" not in data and "text/html" in data
+    # The early check fails: evidence shown, then the AssertionError — nbgrader gives 0.
+    early = nb.cells[4]
+    assert any(RESULT_MIMETYPE in o.get("data", {}) for o in early.outputs)
+    assert early.outputs[-1].output_type == "error" and early.outputs[-1].ename == "CheckFailed"
+    assert "expected 4 replicas desired" in early.outputs[-1].evalue
+    assert determine_grade(early) == (0, 3)
+    assert "deployment.apps/myd1 scaled" in outs[5][0].text
+    passing = nb.cells[7]
+    assert all(o.output_type != "error" for o in passing.outputs)
+    assert determine_grade(passing) == (3, 3)
+    partial = nb.cells[8]
+    assert partial.outputs[-1].output_type == "execute_result"
+    assert determine_grade(partial) == (1.0, 3)  # 1 of 3 parts: myd1 exists, but 4 not 2
+    err = nb.cells[9].outputs[-1]
+    assert err.output_type == "error" and err.ename == "KKError" and len(err.traceback) == 1
+    assert "context 'no-such-context' is not in" in err.traceback[0]
+    assert "deployment/myd1" in outs[10][0].data["text/plain"]
