@@ -307,3 +307,15 @@ def test_run_pod_and_get_wide(kubectl) -> None:
     out = kubectl("get", "pods", "-o", "wide").stdout
     assert header(out) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE",
                            "READINESS", "GATES"]
+
+
+def test_service_type_change_releases_node_port(kubectl) -> None:
+    """Does patching a NodePort service to ClusterIP drop its nodePort and traffic policy, as a real server does?"""
+    kubectl("create", "service", "nodeport", "np", "--tcp=80:8080")
+    r = kubectl("patch", "svc", "np", "-p", '{"spec":{"type":"ClusterIP"}}')
+    assert r.stdout.strip() == "service/np patched"
+    spec = json.loads(kubectl("get", "svc", "np", "-o", "json").stdout)["spec"]
+    assert spec["type"] == "ClusterIP"
+    assert "nodePort" not in spec["ports"][0]
+    assert "externalTrafficPolicy" not in spec
+    assert kubectl("get", "svc", "np").stdout.splitlines()[1].split()[4] == "80/TCP"

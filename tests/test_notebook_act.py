@@ -13,7 +13,7 @@ import kk_helpers as kk
 from kk_helpers import act
 from kk_helpers.errors import KKError
 
-from test_notebook_support import PHP, cluster, deployment, kk_env, run_pod  # noqa: F401
+from test_notebook_support import PHP, cluster, deployment, kk_env, run_pod, sandbox  # noqa: F401
 
 
 def test_node_stopped_annotation_matches_sandbox() -> None:

@@ -24,7 +24,7 @@ from kk_helpers.checks.base import RESULT_MIMETYPE, image_matches, lab_number
 from kk_helpers.errors import KKError
 from kk_helpers.lab import Lab
 
-from test_notebook_support import PHP, drop_namespace, expose, kk_env, run_pod, unique  # noqa: F401
+from test_notebook_support import PHP, drop_namespace, expose, kk_env, run_pod, sandbox, unique  # noqa: F401
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 SHORT = 1.0  # seconds for failures that polling could fix

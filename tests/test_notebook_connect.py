@@ -20,7 +20,7 @@ from kk_helpers import kubeconfig
 from kk_helpers.connect import explain_exception, install_error_display
 from kk_helpers.errors import ClusterUnreachable, KKError
 
-from test_notebook_support import CONTEXT, cluster, kk_env  # noqa: F401
+from test_notebook_support import CONTEXT, cluster, kk_env, sandbox  # noqa: F401
 
 
 def closed_port() -> int:

@@ -11,7 +11,7 @@ import kk_helpers as kk
 from kk_helpers.errors import KKError
 from kk_helpers.helpers import Resource, ResourceList, collect, get_object, kind_info, list_objects
 
-from test_notebook_support import CONTEXT, PHP, cluster, deployment, expose, kk_env, run_pod  # noqa: F401
+from test_notebook_support import CONTEXT, PHP, cluster, deployment, expose, kk_env, run_pod, sandbox  # noqa: F401
 
 
 def test_kind_names_like_kubectl() -> None:

@@ -19,7 +19,7 @@ from kk_helpers import lab as lab_fn
 from kk_helpers.errors import KKError
 from kk_helpers.lab import Lab, default_prefix, dns_label, namespace_for, write_lab_kubeconfig
 
-from test_notebook_support import CONTEXT, cluster, drop_namespace, kk_env, unique  # noqa: F401
+from test_notebook_support import CONTEXT, cluster, drop_namespace, kk_env, sandbox, unique  # noqa: F401
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 

@@ -18,7 +18,7 @@ from nbgrader.utils import determine_grade
 
 from kk_helpers.checks.base import RESULT_MIMETYPE
 
-from test_notebook_support import drop_namespace, kk_env, unique  # noqa: F401
+from test_notebook_support import drop_namespace, kk_env, sandbox, unique  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

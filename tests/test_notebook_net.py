@@ -14,7 +14,7 @@ import kk_helpers as kk
 from kk_helpers import net
 from kk_helpers.errors import KKError
 
-from test_notebook_support import cluster, deployment, expose, kk_env  # noqa: F401
+from test_notebook_support import cluster, deployment, expose, kk_env, sandbox  # noqa: F401
 
 
 def test_pod_from_headers_and_bodies() -> None:

@@ -1,8 +1,14 @@
 """Fixtures and helpers shared by the test_notebook_* modules (this module holds no tests).
 
-They point the notebook library at the session's in-process sandbox (tests/conftest.py): ``kk_env`` gives
-each test its own ``$KK_HOME`` and a private copy of the sandbox kubeconfig as ``$KUBECONFIG``; ``cluster``
-is a connected :class:`~kk_helpers.connect.Cluster` whose default namespace is the test's fresh namespace.
+The notebook tests run against their own in-process sandbox: ``sandbox`` here overrides the one of
+tests/conftest.py (whose ``namespace`` fixture then uses it). Other suites stress the shared one in ways a
+lab cannot survive (tests/test_api_robustness.py fuzzes ``DELETE /api/v1/nodes`` and leaves no node to
+schedule on), and the node drills here must not disturb them either. One such sandbox serves every
+test_notebook_* module.
+
+``kk_env`` gives each test its own ``$KK_HOME`` and a private copy of the sandbox kubeconfig as
+``$KUBECONFIG``; ``cluster`` is a connected :class:`~kk_helpers.connect.Cluster` whose default namespace is
+the test's fresh namespace.
 """
 
 from __future__ import annotations
@@ -22,6 +28,18 @@ from kk_helpers.sandbox.app import SandboxThread
 
 CONTEXT = "kk-sandbox"
 PHP = "vimal13/apache-webserver-php"
+
+_SANDBOX: SandboxThread | None = None
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxThread]:
+    """The notebook tests' fast-mode sandbox (one for all test_notebook_* modules)."""
+    global _SANDBOX
+    if _SANDBOX is None:
+        _SANDBOX = SandboxThread(tmp_path_factory.mktemp("notebook-sandbox"), mode="fast").start()
+    yield _SANDBOX
+    _SANDBOX.stop()  # once per importing module at session end; stopping twice is a no-op
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from kk_helpers.lab import Lab
 from kk_helpers.widgets import _base
 from kk_helpers.widgets.cluster_view import owner_name
 
-from test_notebook_support import cluster, deployment, drop_namespace, expose, kk_env, run_pod, unique  # noqa: F401
+from test_notebook_support import (  # noqa: F401
+    cluster, deployment, drop_namespace, expose, kk_env, run_pod, sandbox, unique,
+)
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -515,18 +516,51 @@ def test_taken_host_port_is_remapped_and_published(core: client.CoreV1Api, ns: s
 
 
 def test_listeners_close_with_the_service(core: client.CoreV1Api, ns: str) -> None:
-    """Is the node port closed once its service is deleted?"""
+    """Is a node port closed once its service stops being a NodePort, and once it is deleted?"""
+    ip = node_ip(core, W1)
+
+    def closed(port: int) -> Callable[[], bool]:
+        def check() -> bool:
+            with socket.socket() as s:
+                s.settimeout(1)
+                return s.connect_ex((ip, port)) != 0
+        return check
     svc = node_port_service(core, ns)
     port = svc.spec.ports[0].node_port
-    ip = node_ip(core, W1)
-    wait_for(lambda: get(f"http://{ip}:{port}/")[0] == 503, "the listener")
+    wait_open(ip, port)
+    core.patch_namespaced_service("web", ns, {"spec": {"type": "ClusterIP", "externalTrafficPolicy": None,
+                                                       "ports": [{"name": "http", "port": 80, "nodePort": None}]}})
+    wait_for(closed(port), "the listener to close when the type changes")
+    core.patch_namespaced_service("web", ns, {"spec": {"type": "NodePort"}})
+    port = wait_for(lambda: core.read_namespaced_service("web", ns).spec.ports[0].node_port, "a new node port")
+    wait_open(ip, port)
     core.delete_namespaced_service("web", ns)
+    wait_for(closed(port), "the listener to close with the service")
 
-    def closed() -> bool:
-        with socket.socket() as s:
-            s.settimeout(1)
-            return s.connect_ex((ip, port)) != 0
-    wait_for(closed, "the listener to close")
+
+@pytest.mark.slow
+def test_realistic_mode_is_watchable(tmp_path: Path) -> None:
+    """In realistic mode, does a pod visibly pass through ContainerCreating and reach Ready within 1-3 s?"""
+    with SandboxThread(tmp_path, mode="realistic") as sb:
+        api = config.new_client_from_config(str(sb.kubeconfig_path))
+        try:
+            v1 = client.CoreV1Api(api)
+            start = time.monotonic()
+            v1.create_namespaced_pod("default", pod("slow"))
+            seen = set()
+            while time.monotonic() - start < 10:
+                p = v1.read_namespaced_pod("slow", "default")
+                cs = p.status.container_statuses
+                if cs and cs[0].state.waiting:
+                    seen.add(cs[0].state.waiting.reason)
+                if cs and cs[0].ready:
+                    break
+                time.sleep(0.05)
+            took = time.monotonic() - start
+        finally:
+            api.close()
+    assert "ContainerCreating" in seen
+    assert 1.0 <= took <= 4.0
 
 
 # -- nodes -----------------------------------------------------------------------------------

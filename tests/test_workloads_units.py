@@ -178,7 +178,10 @@ def rs_controller() -> Any:
     store = Store(None)
     registry = Registry(store)
     bootstrap.ensure(registry, bootstrap.topology())
-    yield registry, ReplicaSetController(ManagerBase(registry))
+    manager = ManagerBase(registry)
+    ctl = manager.add(ReplicaSetController(manager))
+    store.add_listener(manager.dispatch)  # the controller follows changes (its pod index), as when running
+    yield registry, ctl
     store.close()
 
 

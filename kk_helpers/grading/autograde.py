@@ -28,6 +28,8 @@ import multiprocessing
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -45,7 +47,7 @@ from . import procs
 from .course import Course, ensure_students
 from .gradebook import integrity_check, merge_submission, snapshot, zero_submission
 from .preprocessors.resilientexecute import CELL_TIMEOUT, KERNEL_DIED, KERNEL_HUNG, NOT_EXECUTED
-from .worker import LOG_FILE, JobSpec, environment, read_outcome, run
+from .worker import LOG_FILE, JobSpec, environment, read_outcome, run, spec_to_json
 
 #: Default wall-clock limit of one submission, sandbox start included (seconds).
 DEFAULT_TIMEOUT = 900.0
@@ -84,6 +86,7 @@ class JobResult:
         worker_pid: the grading process.
         sandbox_pid: its sandbox daemon (0 with ``--backend current``).
         sandbox_url: its API server.
+        cpu_seconds: CPU time of the job's processes (worker, kernel, sandbox), when the worker reported it.
     """
 
     assignment: str
@@ -98,6 +101,7 @@ class JobResult:
     worker_pid: int = 0
     sandbox_pid: int = 0
     sandbox_url: str = ""
+    cpu_seconds: float = 0.0
 
 
 @dataclass
@@ -195,11 +199,63 @@ def _failure_reason(log_text: str) -> str:
     return found[:300] or "nbgrader could not grade it (see the log)"
 
 
+def _forkserver_usable() -> bool:
+    """Whether forkserver children can re-create ``__main__`` (not when it was read from stdin)."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):
+        return True
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
+class _Worker:
+    """One worker process, forked from the preloaded forkserver or, failing that, a plain subprocess."""
+
+    def __init__(self, spec: JobSpec, ctx: Any | None) -> None:
+        self._proc: Any
+        self._popen: subprocess.Popen[bytes] | None = None
+        if ctx is not None:
+            self._proc = ctx.Process(target=run, args=(spec,), name=f"kk-grade {spec.student}/{spec.assignment}")
+            self._proc.start()
+            self.pid = int(self._proc.pid or 0)
+        else:
+            path = Path(spec.job_dir) / "spec.json"
+            path.write_text(spec_to_json(spec))
+            self._popen = subprocess.Popen([sys.executable, "-m", "kk_helpers.grading.worker", str(path)],
+                                           env=spec.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL, start_new_session=True)
+            self.pid = self._popen.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        """The exit status, or None while it runs."""
+        if self._popen is not None:
+            return self._popen.poll()
+        return self._proc.exitcode  # type: ignore[no-any-return]
+
+    def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for it to end."""
+        if self._popen is not None:
+            try:
+                self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            self._proc.join(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL it."""
+        if self._popen is not None:
+            self._popen.kill()
+        else:
+            self._proc.kill()
+
+
 class _Runner:
     """Runs jobs in worker processes; one instance per ``autograde`` call."""
 
     def __init__(self, course: Course, root: Path, template: Path, *, backend: str, cell_timeout: int | None,
-                 timeout: float, check_timeout: float | None, sandbox_workers: int) -> None:
+                 timeout: float, check_timeout: float | None, sandbox_workers: int, launcher: str) -> None:
         self.course = course
         self.root = root
         self.template = template
@@ -210,8 +266,10 @@ class _Runner:
         self.sandbox_workers = sandbox_workers
         self.run_id = uuid.uuid4().hex
         self.cancel = threading.Event()
-        self.ctx = multiprocessing.get_context("forkserver")
-        self.ctx.set_forkserver_preload(["kk_helpers.grading.worker"])
+        self.ctx: Any = None
+        if launcher == "forkserver" or (launcher == "auto" and _forkserver_usable()):
+            self.ctx = multiprocessing.get_context("forkserver")
+            self.ctx.set_forkserver_preload(["kk_helpers.grading.worker"])
 
     def spec(self, index: int, assignment: str, student: str) -> JobSpec:
         job_dir = self.root / f"job-{index:04d}"
@@ -227,12 +285,12 @@ class _Runner:
     def execute(self, spec: JobSpec) -> tuple[JobResult, JobSpec, bool]:
         """Run one job to its end (or its limit) and clean up after it; returns (result, spec, killed)."""
         result = JobResult(spec.assignment, spec.student, GRADED)
-        proc = self.ctx.Process(target=run, args=(spec,), name=f"kk-grade {spec.student}/{spec.assignment}")
         t0 = time.monotonic()
         killed = False
+        proc: _Worker | None = None
         try:
-            proc.start()
-            result.worker_pid = proc.pid or 0
+            proc = _Worker(spec, self.ctx)
+            result.worker_pid = proc.pid
             deadline = t0 + self.timeout
             while proc.exitcode is None:
                 proc.join(0.2)
@@ -247,13 +305,14 @@ class _Runner:
         outcome = read_outcome(Path(spec.job_dir))
         if outcome is not None:
             result.sandbox_pid, result.sandbox_url = outcome.sandbox_pid, outcome.sandbox_url
+            result.cpu_seconds = float(outcome.timings.get("cpu", 0.0))
         if killed:
             result.status = CANCELLED if self.cancel.is_set() else TIMEOUT
             result.reason = ("cancelled" if self.cancel.is_set()
                              else f"did not finish within {self.timeout:.0f} s, so it was stopped")
         elif outcome is None:
             result.status = FAILED
-            result.reason = f"the grading process died (exit code {proc.exitcode})"
+            result.reason = f"the grading process died (exit code {proc.exitcode if proc else None})"
         elif outcome.phase != "done":
             result.status = NOT_GRADED
             result.reason = outcome.error or f"stopped during {outcome.phase}"
@@ -354,7 +413,7 @@ def load_results(course: Course) -> list[dict[str, Any]]:
 def autograde(course: Course, *, assignment: str | None = None, students: list[str] | None = None,
               jobs: int | None = None, backend: str = "sandbox", cell_timeout: int | None = None,
               timeout: float = DEFAULT_TIMEOUT, check_timeout: float | None = None, force: bool = False,
-              sandbox_workers: int = 2, work_dir: Path | None = None,
+              sandbox_workers: int = 2, work_dir: Path | None = None, launcher: str = "auto",
               on_start: Callable[[int], None] | None = None,
               on_done: Callable[[JobResult], None] | None = None) -> RunReport:
     """Autograde submissions, each against its own fresh sandbox, ``jobs`` at a time.
@@ -372,6 +431,8 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
         force: grade already autograded submissions again.
         sandbox_workers: worker nodes of each sandbox.
         work_dir: where the run's temporary directory goes (default: the system's).
+        launcher: how worker processes start: ``forkserver`` (forked from a process that imported nbgrader once),
+            ``subprocess`` (a fresh interpreter each, two seconds slower), or ``auto`` (forkserver when possible).
         on_start: called with the number of submissions to grade.
         on_done: called (from the main thread) with each result as it is recorded.
 
@@ -401,7 +462,7 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
     template = root / "gradebook.db"
     snapshot(course.db_path, template)
     runner = _Runner(course, root, template, backend=backend, cell_timeout=cell_timeout, timeout=timeout,
-                     check_timeout=check_timeout, sandbox_workers=sandbox_workers)
+                     check_timeout=check_timeout, sandbox_workers=sandbox_workers, launcher=launcher)
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kk-grade") as pool:
             futures: list[Future[tuple[JobResult, JobSpec, bool]]] = [

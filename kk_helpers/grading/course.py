@@ -56,7 +56,8 @@ c.CourseDirectory.course_id = {course_id!r}
 # Cells wait for the cluster (rollouts, checks polling up to $KK_CHECK_TIMEOUT s): long cell timeouts.
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
-c.Execute.iopub_timeout = 30
+# After a cell's reply, output may lag this long; a cell that timed out and then hangs costs it once more.
+c.Execute.iopub_timeout = 4
 c.Execute.kernel_name = "python3"
 # Grading needs no graceful kernel shutdown; this saves seconds per submission.
 c.Execute.shutdown_kernel = "immediate"
@@ -177,12 +178,15 @@ class Course:
                         pairs.append((name, student_dir.name))
         return sorted(pairs)
 
-    def gradebook(self) -> Gradebook:
-        """nbgrader's :class:`~nbgrader.api.Gradebook` on this course (use as a context manager)."""
-        from nbgrader.api import Gradebook
+    @contextmanager
+    def gradebook(self) -> Iterator[Gradebook]:
+        """nbgrader's :class:`~nbgrader.api.Gradebook` on this course, closed afterwards.
 
-        with alembic_on_path():
-            return Gradebook(self.db_url, self.course_id)
+        SQLAlchemy's ``SAWarning``\ s about nbgrader's own session use are silenced inside (they are nbgrader's,
+        harmless, and would fail a ``-W error`` run).
+        """
+        with open_gradebook(self.db_url, self.course_id) as gb:
+            yield gb
 
 
 @dataclass
@@ -218,6 +222,24 @@ def tool_env(base: dict[str, str] | None = None) -> dict[str, str]:
     first = str(bin_dir())
     env["PATH"] = os.pathsep.join([first] + [p for p in parts if p != first])
     return env
+
+
+@contextmanager
+def open_gradebook(db_url: str, course_id: str) -> Iterator[Gradebook]:
+    """An nbgrader Gradebook on ``db_url``, with nbgrader's SQLAlchemy warnings silenced; closed afterwards."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        with alembic_on_path():
+            gb = Gradebook(db_url, course_id)
+        try:
+            yield gb
+        finally:
+            gb.close()
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .course import Course
+from .course import Course, open_gradebook
 
 #: Prefix of the comment kk leaves on a submission it could not grade.
 FAILED_COMMENT = "kk grade: not graded automatically"
@@ -63,9 +63,9 @@ def merge_submission(course: Course, job_db: Path, assignment: str, student: str
     Returns:
         False when the copy holds no such submission (nbgrader failed before creating it).
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(f"sqlite:///{job_db}", course.course_id) as job:
+    with open_gradebook(f"sqlite:///{job_db}", course.course_id) as job:
         try:
             sub = job.find_submission(assignment, student)
         except MissingEntry:

@@ -22,15 +22,18 @@ from __future__ import annotations
 import glob
 import json
 import os
+import resource
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # Imported here, before any fork, so the forkserver pays for them once.
 import nbgrader.apps.autogradeapp  # noqa: F401
 import nbgrader.preprocessors  # noqa: F401
+from sqlalchemy.exc import SAWarning
 
 from .. import kubeconfig
 from ..config import SANDBOX_CONTEXT
@@ -109,7 +112,8 @@ class JobOutcome:
         error: why the job could not run, if so.
         sandbox_url: the job's API server.
         sandbox_pid: the job's sandbox daemon.
-        timings: seconds per phase.
+        timings: seconds per phase (``sandbox``, ``autograde``, ``total``) and ``cpu``, the CPU seconds of the
+            job's processes (worker, kernel, sandbox).
     """
 
     phase: str = "start"
@@ -228,6 +232,7 @@ def run(spec: JobSpec) -> None:
     log = open(Path(spec.job_dir) / LOG_FILE, "ab", buffering=0)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session use; noise in the log
     outcome = JobOutcome()
     _write(spec, outcome)
     os.environ.clear()
@@ -260,8 +265,44 @@ def run(spec: JobSpec) -> None:
                 daemon.stop(spec.sandbox_dir, remove_context=False)
             except Exception:  # the parent checks again and kills what is left
                 traceback.print_exc()
+            _reap(outcome.sandbox_pid)
         outcome.timings["total"] = round(time.monotonic() - t0, 3)
+        outcome.timings["cpu"] = round(_cpu_seconds(), 3)
         _write(spec, outcome)
         sys.stdout.flush()
         sys.stderr.flush()
 
+
+
+def _reap(pid: int) -> None:
+    """Collect a stopped child (the sandbox daemon), so it is no zombie and its CPU time is counted."""
+    if pid <= 0:
+        return
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # not our child, or already collected
+        pass
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its collected children (nbgrader, the kernel, the sandbox)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def spec_to_json(spec: JobSpec) -> str:
+    """``spec`` as JSON (for the ``python -m kk_helpers.grading.worker SPEC.json`` entry point)."""
+    return json.dumps(asdict(spec))
+
+
+def _main(argv: list[str] | None = None) -> None:
+    """``python -m kk_helpers.grading.worker SPEC.json``: run one job from a spec file (a plain-subprocess
+    launcher, and a way to rerun one job by hand)."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        raise SystemExit("usage: python -m kk_helpers.grading.worker SPEC.json")
+    run(JobSpec(**json.loads(Path(args[0]).read_text())))
+
+
+if __name__ == "__main__":
+    _main()

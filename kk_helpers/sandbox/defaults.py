@@ -625,6 +625,9 @@ def _drop_type_dependent_fields(new: Obj, old: Obj) -> None:
             spec.pop("ipFamilies", None)
         if spec.get("ipFamilyPolicy") == ospec.get("ipFamilyPolicy"):
             spec.pop("ipFamilyPolicy", None)
+    if _externally_accessible(ospec) and not _externally_accessible(spec):
+        if spec.get("externalTrafficPolicy") == ospec.get("externalTrafficPolicy"):
+            spec.pop("externalTrafficPolicy", None)
     if ospec.get("type") == "LoadBalancer" and spec.get("type") != "LoadBalancer":
         for key in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
             if spec.get(key) == ospec.get(key):

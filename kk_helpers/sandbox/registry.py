@@ -472,13 +472,15 @@ class Registry:
 
     def log(self, namespace: str, name: str, container: str | None, params: dict[str, Any]) -> str:
         pod = self.get(PODS, namespace, name)
-        containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+        spec = pod.get("spec") or {}
+        containers = [c.get("name") for c in spec.get("containers") or []]
+        init = [c.get("name") for c in spec.get("initContainers") or []]
         if container is None:
             if len(containers) > 1:
                 raise errors.bad_request(
                     f"a container name must be specified for pod {name}, choose one of: [{' '.join(containers)}]")
             container = containers[0] if containers else None
-        elif container not in containers:
+        elif container not in containers and container not in init:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
         if self.log_provider is None:
             return ""

@@ -477,22 +477,25 @@ class APIServer:
             return web.Response(text=text, content_type="text/plain")
         resp = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
         await resp.prepare(request)
-        await resp.write(text.encode())
-        sent = len(text)
-        deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline and not self.stopping.is_set():
-            await asyncio.sleep(0.5)
-            try:
-                text = self.registry.log(t.namespace or "default", t.name or "", q.get("container"), params)
-            except APIError:
-                break
-            if len(text) > sent:
-                await resp.write(text[sent:].encode())
-                sent = len(text)
-            pod = self.store.get(PODS, t.namespace or "default", t.name or "")
-            if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-                break
-        await resp.write_eof()
+        try:
+            await resp.write(text.encode())
+            sent = len(text)
+            deadline = time.monotonic() + 3600
+            while time.monotonic() < deadline and not self.stopping.is_set():
+                await asyncio.sleep(0.5)
+                try:
+                    text = self.registry.log(t.namespace or "default", t.name or "", q.get("container"), params)
+                except APIError:
+                    break
+                if len(text) > sent:
+                    await resp.write(text[sent:].encode())
+                    sent = len(text)
+                pod = self.store.get(PODS, t.namespace or "default", t.name or "")
+                if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                    break
+            await resp.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError, RuntimeError):
+            pass  # the client went away (kubectl logs -f interrupted)
         return resp
 
     # -- list --------------------------------------------------------------------------------

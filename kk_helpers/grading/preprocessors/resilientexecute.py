@@ -53,8 +53,9 @@ class ResilientExecute(Execute):
 
     unresponsive_grace = Integer(
         10,
-        help="Seconds the kernel gets, after a cell timed out and was interrupted, to answer a no-op request. "
-             "If it does not, it is declared hung, shut down, and the remaining cells are not run.",
+        help="Seconds the kernel gets, after a cell timed out and was interrupted, to answer a no-op request "
+             "(at most Execute.timeout). If it does not, it is declared hung, shut down, and the remaining cells "
+             "are not run.",
     ).tag(config=True)
 
     _gone: str = ""
@@ -86,8 +87,13 @@ class ResilientExecute(Execute):
             self._gone = "the kernel stopped answering in an earlier cell"
             self.shutdown_kernel = "immediate"
             cell.outputs.append(error_output(
-                KERNEL_HUNG, f"the kernel ignored the interrupt and did not answer within {self.unresponsive_grace} s"))
+                KERNEL_HUNG, f"the kernel ignored the interrupt and did not answer within {self.grace:.0f} s"))
         return cell, resources
+
+    @property
+    def grace(self) -> float:
+        """:attr:`unresponsive_grace`, but never longer than the cell timeout."""
+        return float(min(self.unresponsive_grace, self.timeout)) if self.timeout else float(self.unresponsive_grace)
 
     def _kernel_answers(self) -> bool:
         """Whether the kernel answers a silent no-op within :attr:`unresponsive_grace` seconds."""
@@ -96,7 +102,7 @@ class ResilientExecute(Execute):
     async def _async_kernel_answers(self) -> bool:
         assert self.kc is not None
         msg_id = self.kc.execute("", silent=True, store_history=False)
-        deadline = monotonic() + self.unresponsive_grace
+        deadline = monotonic() + self.grace
         while (left := deadline - monotonic()) > 0:
             try:
                 msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))

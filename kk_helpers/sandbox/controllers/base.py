@@ -152,9 +152,10 @@ class Controller:
     # -- helpers -----------------------------------------------------------------------------
 
     def record(self, obj: Obj, reason: str, message: str, *, type_: str = "Normal",
-               component: str | None = None, host: str | None = None) -> None:
-        """Emit (or bump the count of) a core/v1 Event about ``obj``."""
-        self.manager.recorder.record(obj, reason, message, type_=type_, component=component or self.name, host=host)
+               component: str | None = None, host: str | None = None, field_path: str | None = None) -> None:
+        """Emit (or bump the count of) a core/v1 Event about ``obj`` (``field_path``: ``spec.containers{web}``)."""
+        self.manager.recorder.record(obj, reason, message, type_=type_, component=component or self.name, host=host,
+                                     field_path=field_path)
 
 
 class EventRecorder:
@@ -165,16 +166,17 @@ class EventRecorder:
         self._recent: dict[tuple[str, ...], tuple[str, str]] = {}  # key -> (namespace, event name)
 
     def record(self, obj: Obj, reason: str, message: str, *, type_: str = "Normal", component: str = "",
-               host: str | None = None) -> None:
+               host: str | None = None, field_path: str | None = None) -> None:
         from ..errors import APIError
 
         md = obj.get("metadata", {})
         ns = md.get("namespace") or "default"
         involved = {"kind": obj.get("kind"), "namespace": md.get("namespace") or None, "name": md.get("name"),
                     "uid": md.get("uid"), "apiVersion": obj.get("apiVersion"),
-                    "resourceVersion": md.get("resourceVersion")}
+                    "resourceVersion": md.get("resourceVersion"), "fieldPath": field_path}
         involved = {k: v for k, v in involved.items() if v}
-        key = (ns, involved.get("kind", ""), involved.get("name", ""), involved.get("uid", ""), reason, message, type_)
+        key = (ns, involved.get("kind", ""), involved.get("name", ""), involved.get("uid", ""), field_path or "",
+               reason, message, type_)
         now = now_rfc3339()
         existing = self._recent.get(key)
         if existing is not None:

@@ -254,6 +254,11 @@ class DeploymentController(Controller):
     name = "deployment-controller"
     watches = (DEPLOYMENTS, REPLICASETS, PODS)
 
+    def __init__(self, manager: Any) -> None:
+        super().__init__(manager)
+        self._templates: dict[tuple[str, str], Any] = {}
+        self._live: dict[str, int] | None = None  # ReplicaSet uid -> available pods, for one reconcile
+
     def keys_for(self, ev: Event) -> Iterable[Key]:
         if ev.rt is DEPLOYMENTS:
             return [key_of(ev.obj)]
@@ -287,17 +292,26 @@ class DeploymentController(Controller):
 
     def _update_status(self, d: Obj) -> None:
         """Write ``d``'s status (and annotations, as UpdateStatus allows) and keep its resourceVersion."""
-        stored = self.registry.put_status(DEPLOYMENTS, copy.deepcopy(d))
+        md = dict(d["metadata"])
+        if "annotations" in md:
+            md["annotations"] = dict(md["annotations"])
+        stored = self.registry.put_status(DEPLOYMENTS, {**d, "metadata": md, "status": copy.deepcopy(d["status"])})
         d["metadata"]["resourceVersion"] = stored["metadata"].get("resourceVersion")
 
     def _update_rs(self, rs: Obj) -> Obj:
-        stored = self.registry.update(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], copy.deepcopy(rs),
-                                      write_options())
-        return copy.deepcopy(stored)
+        """Update a ReplicaSet (the registry copies the body); returns the stored object, not to be changed."""
+        return self.registry.update(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], rs, write_options())
 
     # -- the sync ------------------------------------------------------------------------------
 
     def reconcile(self, key: Key) -> None:
+        self._live = None
+        try:
+            self._reconcile(key)
+        finally:
+            self._live = None
+
+    def _reconcile(self, key: Key) -> None:
         ns, name = key
         stored = self.store.get(DEPLOYMENTS, ns, name)
         if stored is None:
@@ -340,7 +354,7 @@ class DeploymentController(Controller):
                 if ref.get("uid") != uid:
                     continue
                 if selector_matches(selector, labels):
-                    owned.append(copy.deepcopy(rs))
+                    owned.append(rs)  # stored objects are never changed in place; copies are made to write
                 else:
                     new = copy.deepcopy(rs)
                     refs = [r for r in meta(rs).get("ownerReferences") or [] if r.get("uid") != uid]
@@ -356,9 +370,20 @@ class DeploymentController(Controller):
 
     # -- revisions and the new ReplicaSet -------------------------------------------------------
 
+    def _template_of(self, rs: Obj) -> Any:
+        """A ReplicaSet's template without its hash label, memoised per resourceVersion."""
+        key = (meta(rs).get("uid", ""), meta(rs).get("resourceVersion", ""))
+        cached = self._templates.get(key)
+        if cached is None:
+            if len(self._templates) > 2000:
+                self._templates.clear()
+            cached = self._templates[key] = template_without_hash(spec(rs).get("template") or {})
+        return cached
+
     def find_new_rs(self, d: Obj, rs_list: list[Obj]) -> Obj | None:
+        wanted = template_without_hash(spec(d).get("template") or {})
         for rs in sorted(rs_list, key=created_key):
-            if equal_ignore_hash(spec(rs).get("template") or {}, spec(d).get("template") or {}):
+            if self._template_of(rs) == wanted:
                 return rs
         return None
 
@@ -460,13 +485,13 @@ class DeploymentController(Controller):
         self.set_new_rs_annotations(d, new_rs, new_revision, exists=False)
         already_exists = False
         try:
-            created = copy.deepcopy(self.registry.create(REPLICASETS, ns, new_rs, write_options()))
+            created = self.registry.create(REPLICASETS, ns, new_rs, write_options())
         except errors.APIError as err:
             if err.code == 409 and err.reason == "AlreadyExists":
                 found = self.store.get(REPLICASETS, ns, new_rs["metadata"]["name"])
                 if (found is not None and (controller_ref(found) or {}).get("uid") == meta(d).get("uid")
                         and equal_ignore_hash(spec(found).get("template") or {}, spec(d).get("template") or {})):
-                    created = copy.deepcopy(found)
+                    created = found
                     already_exists = True
                 else:
                     d["status"]["collisionCount"] = int(collision or 0) + 1
@@ -715,12 +740,16 @@ class DeploymentController(Controller):
         scaled down deletes unavailable pods first, so this never overestimates, even before
         the ReplicaSet controller has run.
         """
-        ns, uid = meta(rs).get("namespace", ""), meta(rs).get("uid")
-        min_ready = int(spec(rs).get("minReadySeconds") or 0)
-        at = self._now()
-        live = sum(1 for p in self.store.list(PODS, ns)
-                   if (controller_ref(p) or {}).get("uid") == uid and is_pod_active(p)
-                   and is_pod_available(p, min_ready, at))
+        if self._live is None:
+            # one pass over the namespace's pods per reconcile (pods do not change during one)
+            self._live = {}
+            at = self._now()
+            min_ready = int(spec(rs).get("minReadySeconds") or 0)
+            for p in self.store.list(PODS, meta(rs).get("namespace", "")):
+                ref = controller_ref(p)
+                if ref is not None and is_pod_active(p) and is_pod_available(p, min_ready, at):
+                    self._live[ref.get("uid", "")] = self._live.get(ref.get("uid", ""), 0) + 1
+        live = self._live.get(meta(rs).get("uid", ""), 0)
         return min(int(status(rs).get("availableReplicas") or 0), live, rs_replicas(rs))
 
     def reconcile_old_rss(self, old_rss: list[Obj], new_rs: Obj, d: Obj) -> tuple[bool, list[Obj]]:

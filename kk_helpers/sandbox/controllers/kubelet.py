@@ -503,7 +503,8 @@ class Kubelet(Controller):
     # -- probes ----------------------------------------------------------------------------
 
     def _probe_period(self, seconds: float) -> float:
-        return max(0.05, self.rt.scale(seconds)) if self.rt.fast else seconds
+        """A probe's period on the sandbox clock (at least 0.2 s in fast mode, so probes stay cheap)."""
+        return max(0.2, self.rt.scale(seconds)) if self.rt.fast else max(1.0, seconds)
 
     def _init_probes(self, c: Obj, cs: ContainerState, now: float, *, ready_now: bool) -> None:
         keep = {k: v for k, v in cs.probe.items() if k == "show_terminated"}
@@ -512,7 +513,7 @@ class Kubelet(Controller):
         for kind, field in (("startup", "startupProbe"), ("liveness", "livenessProbe"), ("readiness", "readinessProbe")):
             p = c.get(field)
             if isinstance(p, dict) and p:
-                delay = self._probe_period(float(p.get("initialDelaySeconds") or 0))
+                delay = self.rt.scale(float(p.get("initialDelaySeconds") or 0))
                 probes[kind] = {"spec": p, "next": now + delay + (0.001 if delay == 0 else 0), "ok": 0, "fail": 0,
                                 "period": self._probe_period(float(p.get("periodSeconds") or 10)),
                                 "success": int(p.get("successThreshold") or 1),
@@ -738,7 +739,8 @@ class Kubelet(Controller):
         env: dict[str, str] = {}
         services = [s for s in self.store.list(SERVICES, "default") if s["metadata"]["name"] == "kubernetes"]
         if links:
-            services += [s for s in self.store.list(SERVICES, ns) if not (ns == "default" and s["metadata"]["name"] == "kubernetes")]
+            services += [s for s in self.store.list(SERVICES, ns)
+                         if not (ns == "default" and s["metadata"]["name"] == "kubernetes")]
         for s in services:
             spec = s.get("spec") or {}
             ip = spec.get("clusterIP")
@@ -949,7 +951,8 @@ class Kubelet(Controller):
 
     def _conditions(self, old: list[Obj], ps: PodState, phase: str, now: float) -> list[Obj]:
         by_type = {c.get("type"): c for c in old}
-        init_pending = [n for n in ps.init_names if not (ps.containers[n].stage == "done" and ps.containers[n].exit_code == 0)]
+        init_pending = [n for n in ps.init_names
+                        if not (ps.containers[n].stage == "done" and ps.containers[n].exit_code == 0)]
         unready = [n for n in ps.app_names if not (ps.containers[n].ready and ps.containers[n].stage == "running")]
         completed = phase in ("Succeeded", "Failed")
         wanted: dict[str, tuple[str, str, str]] = {

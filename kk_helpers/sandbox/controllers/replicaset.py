@@ -10,9 +10,10 @@ readyReplicas, availableReplicas (ready for minReadySeconds), observedGeneration
 Events: ``SuccessfulCreate`` ``Created pod: <name>``, ``SuccessfulDelete``
 ``Deleted pod: <name>``, ``FailedCreate`` ``Error creating: <message>``.
 
-Pods are counted from the store right before any create or delete, and one
+Pods are counted from the store itself right before any create, and one
 ReplicaSet is never reconciled twice at once, so a burst of pod events or a
-restart cannot produce extra pods.
+restart cannot produce extra pods. Everything else reads an index of pods by
+owner kept from the event stream (rebuilt from the store at start).
 """
 
 from __future__ import annotations
@@ -48,6 +49,50 @@ class ReplicaSetController(Controller):
     name = "replicaset-controller"
     watches = (REPLICASETS, PODS)
 
+    def __init__(self, manager: Any) -> None:
+        super().__init__(manager)
+        # Pods by controller uid, and pods without a controller by namespace, kept from the
+        # event stream so a reconcile touches only the pods that concern its ReplicaSet.
+        self._owned: dict[str, set[Key]] = {}
+        self._orphans: dict[str, set[Key]] = {}
+
+    def _index(self, pod: Obj | None, add: bool) -> None:
+        if pod is None:
+            return
+        md = meta(pod)
+        key = (md.get("namespace", ""), md.get("name", ""))
+        ref = controller_ref(pod)
+        index, bucket = (self._owned, ref.get("uid", "")) if ref is not None else (self._orphans, key[0])
+        if add:
+            index.setdefault(bucket, set()).add(key)
+        elif bucket in index:
+            index[bucket].discard(key)
+            if not index[bucket]:
+                del index[bucket]
+
+    def on_event(self, ev: Event) -> None:
+        if ev.rt is PODS:
+            self._index(ev.old, add=False)
+            if ev.type != "DELETED":
+                self._index(ev.obj, add=True)
+        super().on_event(ev)
+
+    async def resync(self) -> None:
+        self._owned.clear()
+        self._orphans.clear()
+        for pod in self.store.list(PODS):
+            self._index(pod, add=True)
+        await super().resync()
+
+    def pods_of(self, uid: str | None) -> list[Obj]:
+        """The pods whose controller is ``uid``, as stored now."""
+        out = []
+        for ns, name in list(self._owned.get(uid or "", ())):
+            pod = self.store.get(PODS, ns, name)
+            if pod is not None and (controller_ref(pod) or {}).get("uid") == uid:
+                out.append(pod)
+        return out
+
     def keys_for(self, ev: Event) -> Iterable[Key]:
         if ev.rt is REPLICASETS:
             return [key_of(ev.obj)]
@@ -76,36 +121,38 @@ class ReplicaSetController(Controller):
             return
         pods = self.claim_pods(rs)
         active = [p for p in pods if is_pod_active(p)]
+        changed = False
         if not is_deleting(rs):
             want = int(spec(rs).get("replicas", 1) or 0)
             diff = len(active) - want
             if diff < 0:
                 await self.create_pods(rs, min(-diff, BURST_REPLICAS))
+                changed = True
             elif diff > 0:
                 self.delete_pods(rs, self.pods_to_delete(rs, active, diff))
+                changed = True
         rs = self.store.get(REPLICASETS, ns, name)
         if rs is not None:
-            self.update_status(rs)
+            self.update_status(rs, None if changed else active)
 
     def claim_pods(self, rs: Obj) -> list[Obj]:
         """The pods ``rs`` owns, after adopting matching orphans and releasing non-matching pods."""
         ns, uid = meta(rs).get("namespace", ""), meta(rs).get("uid")
         selector = spec(rs).get("selector")
         owned: list[Obj] = []
-        for pod in self.store.list(PODS, ns):
-            ref = controller_ref(pod)
-            labels = meta(pod).get("labels") or {}
-            if ref is not None:
-                if ref.get("uid") != uid:
-                    continue
-                if selector_matches(selector, labels) or is_deleting(pod):
-                    owned.append(pod)
-                else:
-                    self._release(pod, uid)
-            elif not is_deleting(rs) and not is_deleting(pod) and selector_matches(selector, labels):
-                adopted = self._adopt(pod, rs)
-                if adopted is not None:
-                    owned.append(adopted)
+        for pod in self.pods_of(uid):
+            if selector_matches(selector, meta(pod).get("labels") or {}) or is_deleting(pod):
+                owned.append(pod)
+            else:
+                self._release(pod, uid)
+        if not is_deleting(rs):
+            for _, name in sorted(self._orphans.get(ns, ())):
+                pod = self.store.get(PODS, ns, name)
+                if (pod is not None and controller_ref(pod) is None and not is_deleting(pod)
+                        and selector_matches(selector, meta(pod).get("labels") or {})):
+                    adopted = self._adopt(pod, rs)
+                    if adopted is not None:
+                        owned.append(adopted)
         return owned
 
     def _adopt(self, pod: Obj, rs: Obj) -> Obj | None:
@@ -142,8 +189,10 @@ class ReplicaSetController(Controller):
             current = self.store.get(REPLICASETS, ns, name)
             if current is None or is_deleting(current) or meta(current).get("uid") != meta(rs).get("uid"):
                 return
+            # counted from the store itself, not the index: a create must never duplicate a pod
+            uid = meta(rs).get("uid")
             active = [p for p in self.store.list(PODS, ns)
-                      if (controller_ref(p) or {}).get("uid") == meta(rs).get("uid") and is_pod_active(p)]
+                      if (controller_ref(p) or {}).get("uid") == uid and is_pod_active(p)]
             remaining = min(remaining, int(spec(current).get("replicas", 1) or 0) - len(active))
             for _ in range(min(batch, max(remaining, 0))):
                 body = pod_from_template(spec(current).get("template") or {}, current, f"{name}-")
@@ -169,8 +218,7 @@ class ReplicaSetController(Controller):
         if owner is not None:
             related_owners |= {meta(o).get("uid") for o in self.store.list(REPLICASETS, ns)
                                if (controller_ref(o) or {}).get("uid") == owner.get("uid")}
-        related = [p for p in self.store.list(PODS, ns)
-                   if (controller_ref(p) or {}).get("uid") in related_owners and is_pod_active(p)]
+        related = [p for uid in related_owners for p in self.pods_of(uid) if is_pod_active(p)]
         per_node: dict[str, int] = {}
         for p in related:
             node = spec(p).get("nodeName") or ""
@@ -203,11 +251,12 @@ class ReplicaSetController(Controller):
 
     # -- status --------------------------------------------------------------------------------
 
-    def update_status(self, rs: Obj) -> None:
+    def update_status(self, rs: Obj, active: list[Obj] | None = None) -> None:
+        """Write the counts of the active pods (listed again unless the caller just did)."""
         uid = meta(rs).get("uid")
         ns = meta(rs).get("namespace", "")
-        active = [p for p in self.store.list(PODS, ns)
-                  if (controller_ref(p) or {}).get("uid") == uid and is_pod_active(p)]
+        if active is None:
+            active = [p for p in self.pods_of(uid) if is_pod_active(p)]
         min_ready = int(spec(rs).get("minReadySeconds") or 0)
         at = now(self.manager)
         template_labels = ((spec(rs).get("template") or {}).get("metadata") or {}).get("labels") or {}

@@ -205,7 +205,8 @@ CATALOG: tuple[ImageSpec, ...] = (
               server="echoserver", summary="echoes the request, port 8080"),
     ImageSpec("k8s.gcr.io/echoserver", "web", r"1\.\d+", (), ("nginx", "-g", "daemon off;"), 46_000_000,
               server="echoserver", summary="echoes the request, port 8080"),
-    ImageSpec("docker.io/library/busybox", "shell", r"latest|stable|musl|glibc|uclibc|1\.3[0-7](\.\d)?(-(musl|glibc|uclibc))?",
+    ImageSpec("docker.io/library/busybox", "shell",
+              r"latest|stable|musl|glibc|uclibc|1\.3[0-7](\.\d)?(-(musl|glibc|uclibc))?",
               (), ("sh",), 2_160_000, summary="busybox shell"),
     ImageSpec("docker.io/library/alpine", "shell", r"latest|edge|3(\.\d{1,2}(\.\d{1,2})?)?", (), ("/bin/sh",),
               3_650_000, summary="Alpine Linux"),
@@ -215,7 +216,8 @@ CATALOG: tuple[ImageSpec, ...] = (
               (), ("bash",), 48_500_000, summary="Debian"),
     ImageSpec("docker.io/curlimages/curl", "shell", r"latest|\d+\.\d+\.\d+", ("/entrypoint.sh",), ("curl",),
               11_900_000, summary="curl"),
-    ImageSpec("docker.io/library/python", "shell", r"latest|alpine|slim|3(\.\d{1,2}(\.\d{1,2})?)?(-(slim|alpine|bookworm|slim-bookworm))?",
+    ImageSpec("docker.io/library/python", "shell",
+              r"latest|alpine|slim|3(\.\d{1,2}(\.\d{1,2})?)?(-(slim|alpine|bookworm|slim-bookworm))?",
               (), ("python3",), 49_900_000, summary="Python (exits at once without a script)"),
     ImageSpec("registry.k8s.io/pause", "daemon", r"3\.\d+", ("/pause",), (), 320_000, shell=False,
               server="pause", summary="does nothing, forever"),
@@ -342,9 +344,11 @@ def startup_lines(server: str, ref: ImageRef | None, ts: float, *, pod_ip: str =
         note = (f"AH00558: httpd: Could not reliably determine the server's fully qualified domain name, using {pod_ip}. "
                 "Set the 'ServerName' directive globally to suppress this message")
         flavour = "(Unix)" if server == "httpd" else "(CentOS) PHP/5.4.16"
+        command = "httpd -D FOREGROUND" if server == "httpd" else "/usr/sbin/httpd -D FOREGROUND"
         return [note, note,
-                f"[{t}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/{version} {flavour} configured -- resuming normal operations",
-                f"[{t}] [core:notice] [pid 1:tid 1] AH00094: Command line: '{'httpd -D FOREGROUND' if server == 'httpd' else '/usr/sbin/httpd -D FOREGROUND'}'"]
+                f"[{t}] [mpm_event:notice] [pid 1:tid 1] AH00489: Apache/{version} {flavour} configured -- "
+                "resuming normal operations",
+                f"[{t}] [core:notice] [pid 1:tid 1] AH00094: Command line: '{command}'"]
     if server == "hello-app":
         return [f"{_nginx_time(ts)} Server listening on port {port or 8080}"]
     if server == "http-echo":
@@ -352,10 +356,11 @@ def startup_lines(server: str, ref: ImageRef | None, ts: float, *, pod_ip: str =
     if server == "whoami":
         return [f"{_nginx_time(ts)} Starting up on port {port or 80}"]
     if server == "bootcamp":
-        return ["Kubernetes Bootcamp App Started At: " + datetime.fromtimestamp(ts, timezone.utc).isoformat()[:23] + "Z | Running On:  " + env.get("HOSTNAME", "") + " "]
+        started = datetime.fromtimestamp(ts, timezone.utc).isoformat()[:23]
+        return [f"Kubernetes Bootcamp App Started At: {started}Z | Running On:  {env.get('HOSTNAME', '')} "]
     if server == "agnhost-netexec":
-        return [f"I{datetime.fromtimestamp(ts, timezone.utc).strftime('%m%d %H:%M:%S.%f')}       1 log.go:245] Started HTTP server on port {port or 8080}",
-                f"I{datetime.fromtimestamp(ts, timezone.utc).strftime('%m%d %H:%M:%S.%f')}       1 log.go:245] Started UDP server on port  8081"]
+        klog = f"I{datetime.fromtimestamp(ts, timezone.utc).strftime('%m%d %H:%M:%S.%f')}       1 log.go:245]"
+        return [f"{klog} Started HTTP server on port {port or 8080}", f"{klog} Started UDP server on port  8081"]
     if server == "agnhost-serve-hostname":
         return [f"{_nginx_time(ts)} Serving on port {port or 9376}."]
     if server == "redis":

@@ -193,7 +193,9 @@ def respond(ctx: ServerContext, req: Request, now: float | None = None) -> Respo
         status = int(flag_value(ctx.args, "status-code") or 200)
         headers.update({"Content-Type": "text/plain; charset=utf-8", "X-App-Name": "http-echo",
                         "X-App-Version": "1.0.0"})
-        log = f'{ctx.pod_ip}:{ctx.port} {req.client_ip}:{req.client_port} "{req.method} {req.path} {req.version} {status} {len(text) + 1} "{req.headers.get("User-Agent", "-")}" 0.000021s'
+        ua = req.headers.get("User-Agent", "-")
+        log = (f'{_nginx_time(now)} {ctx.pod_ip}:{ctx.port} {req.client_ip}:{req.client_port} '
+               f'"{req.method} {req.path} {req.version}" {status} {len(text) + 1} "{ua}" 21.4µs')
         return Response(status, (text + "\n").encode(), headers, log)
     if server == "whoami":
         lines = [f"Hostname: {ctx.pod_name}", "IP: 127.0.0.1", "IP: ::1", f"IP: {ctx.pod_ip}",
@@ -225,7 +227,8 @@ def respond(ctx: ServerContext, req: Request, now: float | None = None) -> Respo
             body = "NOW: " + datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") + " +0000 UTC"
         else:
             status, body = 404, "404 page not found\n"
-        log = f"I{datetime.fromtimestamp(now, timezone.utc).strftime('%m%d %H:%M:%S.%f')}       1 log.go:245] {req.method} {path}"
+        stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%m%d %H:%M:%S.%f")
+        log = f"I{stamp}       1 log.go:245] {req.method} {path}"
         return Response(status, body.encode(), headers, log)
     if server == "echoserver":
         lines = ["", "", f"Hostname: {ctx.pod_name}", "", "Pod Information:", "\t-no pod information available-", "",
