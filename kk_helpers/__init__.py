@@ -29,6 +29,16 @@ Widgets (``kk.ClusterView()``...): ``ClusterView``, ``ScaleSlider``, ``ChaosButt
 ``RolloutView``, ``CheckPanel`` — see :mod:`kk_helpers.widgets`.
 
 Checks: :mod:`kk_helpers.checks` (``kk.checks.require(lab, "task")`` in nbgrader hidden tests).
+
+Environment
+    ``KK_CONTEXT``            the context ``connect()`` uses when none is named.
+    ``KK_SANDBOX_MODE``       ``realistic`` (default) or ``fast``: the sandbox ``connect()`` starts when nothing answers.
+    ``KK_NAMESPACE_PREFIX``   prefix of lab namespaces (default: none on sandbox/kind, the user name on a shared
+                              cluster).
+    ``KK_HOME``               state directory (default ``~/.kk``); lab kubeconfigs live in ``$KK_HOME/labs/<lab>/``.
+    ``KK_CHECK_TIMEOUT``      seconds a check keeps polling (default 30); lower it for quick grading runs.
+    ``KK_STATIC``             ``1``: widgets and progress bars render static HTML (no threads); ``0``: always live.
+    ``KK_SOURCE_KUBECONFIG``  set by ``kk.lab()``: the kubeconfig in use before the first lab.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import subprocess
 import time
+from html import escape
 from collections.abc import Callable
 from typing import Any
 
@@ -57,16 +58,15 @@ class Progress:
 
             self._bar = w.FloatProgress(value=0.0, min=0.0, max=max(total, 0.001), description="waiting",
                                         layout=w.Layout(width="40%"))
-            self._label = w.HTML(value=f"<span style='color:#555'>{description}</span>")
+            self._label = w.HTML()
             self._box = w.HBox([self._bar, self._label])
+            self.update(0.0)
             display(self._box)
 
     def update(self, elapsed: float, status: str = "") -> None:
         """Move the bar; ``status`` is what is seen now."""
         if self._bar is not None:
             self._bar.value = min(elapsed, self.total)
-            from html import escape
-
             self._label.value = (f"<span style='color:#555'>{escape(self.description)}"
                                  f"{' — ' + escape(status) if status else ''}</span>")
 
@@ -115,7 +115,7 @@ def wait_for(condition: Condition | str, description: str | None = None, *, time
         phrase = condition
         condition, hint = condition_for(phrase, namespace=namespace, cluster=cluster)
         description = description or phrase
-    description = description or getattr(condition, "__name__", "the condition")
+    description = description or str(getattr(condition, "__name__", "the condition"))
     progress = Progress(description, timeout, live=live)
     start = time.monotonic()
     status = ""

@@ -172,6 +172,55 @@ def lab(
         raise typer.Exit(code)
 
 
+from .grading.cli import grade_app  # noqa: E402 - the instructor's `kk grade` commands (kk_helpers/grading/cli.py)
+
+app.add_typer(grade_app, name="grade")
+
+
+labs_app = typer.Typer(no_args_is_help=True, help="Build and check the lab notebooks (instructors, CI).")
+app.add_typer(labs_app, name="labs")
+
+
+@labs_app.command("build")
+def labs_build(
+    solutions: Path = typer.Option(Path("solutions"), help="Instructor notebooks, their _source/*.md and nbgrader_config.py."),
+    labs: Path = typer.Option(Path("labs"), help="Where the student notebooks go."),
+    lab_name: Optional[list[str]] = typer.Option(None, "--lab", help="Only this lab, e.g. 03-scaling (repeatable)."),
+) -> None:
+    """Make solutions/*.ipynb from solutions/_source/*.md, then labs/*.ipynb with nbgrader."""
+    from . import labs_build as lb
+
+    try:
+        result = lb.build(solutions, labs, only=lab_name or None)
+    except KKError as err:
+        _fail(err)
+    else:
+        for path in result.changed:
+            out.print(f"wrote {path}")
+        out.print(f"{len(result.solutions)} instructor and {len(result.labs)} student notebooks, "
+                  f"{len(result.changed)} changed")
+
+
+@labs_app.command("check")
+def labs_check(
+    solutions: Path = typer.Option(Path("solutions"), help="Instructor notebooks and their sources."),
+    labs: Path = typer.Option(Path("labs"), help="The committed student notebooks."),
+) -> None:
+    """Exit 1 when labs/ or solutions/ is stale, or a student notebook leaks a solution, hidden test or output."""
+    from . import labs_build as lb
+
+    try:
+        found = lb.problems(solutions, labs)
+    except KKError as err:
+        _fail(err)
+    else:
+        for line in found:
+            console.print(f"[red]✗[/] {line}")
+        if found:
+            raise typer.Exit(1)
+        out.print("labs are up to date and leak nothing")
+
+
 def main() -> None:  # pragma: no cover - entry point
     try:
         app()

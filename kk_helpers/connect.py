@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -232,11 +234,20 @@ _FILTER = _DropUrllib3Warnings()
 
 
 def quiet_http_logging() -> None:
-    """Keep urllib3's retry and pool warnings out of stderr (nbgrader scores a cell with stderr as 0)."""
+    """Keep urllib3's retry and pool warnings out of stderr (nbgrader scores a cell with stderr as 0).
+
+    Also silences ``InsecureRequestWarning``, which a class cluster with ``insecure-skip-tls-verify``
+    would print on every request.
+    """
+    import warnings
+
+    from urllib3.exceptions import InsecureRequestWarning
+
     for name in ("urllib3.connectionpool", "urllib3.poolmanager"):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def _kk_error_handler(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> list[str]:
@@ -246,8 +257,12 @@ def _kk_error_handler(shell: Any, etype: type, value: BaseException, tb: Any, tb
     return stb
 
 
-def install_error_display() -> None:
-    """Inside IPython, show a :class:`KKError` as one red line instead of a traceback through the client."""
+def install_error_display(*extra: type[BaseException]) -> None:
+    """Inside IPython, show a :class:`KKError` (and ``extra`` types) as one red line instead of a traceback.
+
+    Args:
+        *extra: more exception types to show the same way (the checks add ``CheckFailed``).
+    """
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
@@ -255,12 +270,17 @@ def install_error_display() -> None:
     shell = get_ipython()
     if shell is None:
         return
+    global _installed
     existing = tuple(getattr(shell, "custom_exceptions", ()) or ())
-    if KKError in existing:
-        return
-    if existing:  # someone else's handler: leave it alone
-        return
-    shell.set_custom_exc((KKError,), _kk_error_handler)
+    if existing and set(existing) != set(_installed):
+        return  # someone else's handler: leave it alone
+    wanted = tuple(dict.fromkeys((*existing, KKError, *extra)))
+    if wanted != existing:
+        shell.set_custom_exc(wanted, _kk_error_handler)
+        _installed = wanted
+
+
+_installed: tuple[type[BaseException], ...] = ()
 
 
 def new_api_client(path: Path, context: str) -> Any:
@@ -314,7 +334,7 @@ def probe(api_client: Any, context: str) -> str:
     from kubernetes import client
 
     try:
-        resp = client.VersionApi(api_client).get_code(_request_timeout=PROBE_TIMEOUT, _preload_content=False)
+        resp: Any = client.VersionApi(api_client).get_code(_request_timeout=PROBE_TIMEOUT, _preload_content=False)
         info = json.loads(resp.data or b"{}")
     except Exception as err:  # urllib3 errors, ApiException, timeouts
         raise explain_exception(err, context, api_client.configuration.host) from err
@@ -374,23 +394,28 @@ def connect(context: str | None = None, *, start_sandbox: bool = True, quiet: bo
     if explicit:
         if not kubeconfig_path:
             path = _file_with_context(path, explicit)
-        cluster = open_cluster(path, explicit)
+        try:
+            cluster = open_cluster(path, explicit)
+        except ClusterUnreachable as err:
+            if explicit.startswith("kind-") and "no cluster answers" in str(err):
+                raise ClusterUnreachable(str(err).split(" — ")[0] + " — " + _kind_hint()) from err
+            raise
     else:
         data = kubeconfig.load(path) if path.exists() else {}
         current_ctx = str(data.get("current-context") or "") if data else ""
         if current_ctx:
             try:
                 cluster = open_cluster(path, current_ctx)
-            except ClusterUnreachable as err:
+            except ClusterUnreachable:
                 if not start_sandbox:
                     raise
                 note = f" ({current_ctx} did not answer, so kk started the sandbox)"
-                del err
             except KKError:
                 # A dangling current-context falls back; credentials and RBAC problems do not.
                 names = [c.get("name") for c in data.get("contexts", [])]
                 if current_ctx in names or not start_sandbox:
                     raise
+                note = f" (the current context {current_ctx} is not in {path}, so kk started the sandbox)"
         if cluster is None:
             if not start_sandbox:
                 raise ClusterUnreachable("no kubeconfig context is set and no cluster answers — run: kk up")
@@ -403,6 +428,28 @@ def connect(context: str | None = None, *, start_sandbox: bool = True, quiet: bo
     if not quiet:
         print(cluster.describe() + note)
     return cluster
+
+
+def docker_state(timeout: float = 5.0) -> str:
+    """``missing``, ``stopped`` or ``running``: what ``docker info`` says (for a kind context that is down)."""
+    exe = shutil.which("docker")
+    if exe is None:
+        return "missing"
+    try:
+        proc = subprocess.run([exe, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return "stopped"
+    return "running" if proc.returncode == 0 and proc.stdout.strip() else "stopped"
+
+
+def _kind_hint() -> str:
+    state = docker_state()
+    if state == "missing":
+        return "Docker is not installed here; install it for kind, or use the sandbox: kk up --backend sandbox"
+    if state == "stopped":
+        return "Docker is not running; start Docker, then run: kk up"
+    return "Docker runs but the kind cluster is stopped or gone; run: kk up"
 
 
 def _file_with_context(path: Path, context: str) -> Path:

@@ -111,8 +111,9 @@ def get_object(kind: str, name: str, namespace: str | None = None, *, cluster: C
         if isinstance(cause, ApiException) and cause.status == 404:
             return None
         raise
-    if isinstance(obj, dict):
-        obj.setdefault("kind", info.kind)
+    if not isinstance(obj, dict):
+        return None
+    obj.setdefault("kind", info.kind)
     return obj
 
 
@@ -393,7 +394,7 @@ def collect(x: Any, *, namespace: str | None = None, cluster: Cluster | None = N
         return _wrap(info.kind, sorted(list_objects(kind, namespace, cluster=cluster), key=reprs.name_of))
     if isinstance(x, Resource):
         return ResourceList([x], x.kind)
-    if isinstance(x, (list, tuple)) or (hasattr(x, "items") and not isinstance(x, dict) and not hasattr(x, "to_dict")):
+    if isinstance(x, (list, tuple)):
         out = ResourceList()
         for item in x:
             out.extend(collect(item, namespace=namespace, cluster=cluster))

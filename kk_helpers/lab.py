@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import kubeconfig
-from .checks.base import CheckReport, CheckResult, LabChecks, checks_for, lab_number
+from .checks.base import CheckFailed, CheckReport, CheckResult, LabChecks, checks_for, lab_number
 from .config import kk_home
 from .connect import Cluster, connect, install_error_display, open_cluster, set_current
 from .errors import KKError
@@ -145,7 +145,7 @@ def recreate_namespace(cluster: Cluster, name: str, *, labels: dict[str, str] | 
         if code == 409 and not may_delete:
             empty_namespace(cluster, name)
         elif code == 403:
-            if _namespace_state_or_none(cluster, name):
+            if _namespace_exists(cluster, name):
                 empty_namespace(cluster, name)
             else:
                 raise KKError(f"you may not create namespace {name} on context {cluster.context} — ask your "
@@ -156,7 +156,7 @@ def recreate_namespace(cluster: Cluster, name: str, *, labels: dict[str, str] | 
     _await_service_account(cluster, name)
 
 
-def _namespace_state_or_none(cluster: Cluster, name: str) -> bool:
+def _namespace_exists(cluster: Cluster, name: str) -> bool:
     try:
         return _namespace_state(cluster, name) is not None
     except KKError:
@@ -177,10 +177,6 @@ def _await_service_account(cluster: Cluster, namespace: str, timeout: float = 15
         time.sleep(0.1)
 
 
-def _merged_kubeconfig(path: Path) -> dict[str, Any]:
-    return kubeconfig.load(path)
-
-
 def _absolute_files(entry: dict[str, Any], keys: tuple[str, ...], base: Path) -> dict[str, Any]:
     out = dict(entry)
     for key in keys:
@@ -196,7 +192,7 @@ def write_lab_kubeconfig(cluster: Cluster, namespace: str, dest: Path) -> Path:
     The cluster and user entries are copied from the cluster's kubeconfig (relative certificate paths made
     absolute); the context keeps its name, so ``kubectl config current-context`` looks familiar.
     """
-    data = _merged_kubeconfig(cluster.kubeconfig_path)
+    data = kubeconfig.load(cluster.kubeconfig_path)
     ctx = next((c.get("context") or {} for c in data["contexts"] if c.get("name") == cluster.context), None)
     if ctx is None:
         raise KKError(f"context {cluster.context} vanished from {cluster.kubeconfig_path} — rerun kk.lab(...)")
@@ -339,7 +335,7 @@ def lab(name: str, *, prefix: str | None = None, context: str | None = None, fre
     Returns:
         The :class:`Lab`.
     """
-    install_error_display()
+    install_error_display(CheckFailed)
     base = cluster or connect(context, quiet=True)
     pfx = dns_label(prefix) if prefix else default_prefix(base.backend)
     namespace = namespace_for(name, pfx)

@@ -224,7 +224,7 @@ def pod_is_ready(pod: Obj) -> bool:
         return False
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 
@@ -237,7 +237,7 @@ def node_ready(node: Obj) -> bool:
     """Condition Ready is True."""
     for cond in (node.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
+            return bool(cond.get("status") == "True")
     return False
 
 
@@ -453,7 +453,7 @@ def clean(obj: Obj) -> Obj:
 def to_yaml(obj: Obj | Sequence[Obj]) -> str:
     """YAML of one object or a ``---``-separated list, without managedFields."""
     if isinstance(obj, dict):
-        return yaml.safe_dump(clean(obj), sort_keys=False, default_flow_style=False)
+        return str(yaml.safe_dump(clean(obj), sort_keys=False, default_flow_style=False))
     return "---\n".join(yaml.safe_dump(clean(o), sort_keys=False, default_flow_style=False) for o in obj)
 
 

@@ -57,19 +57,44 @@ def test_current_context_used_when_it_answers(kk_env: Path) -> None:
     assert kk.connect(quiet=True).context == CONTEXT
 
 
-def test_unreachable_kind_context_names_docker(kk_env: Path, capfd: pytest.CaptureFixture[str],
-                                               caplog: pytest.LogCaptureFixture) -> None:
-    """Does a kind context on a closed port give one sentence with the fix, no retries logged, nothing on stderr?"""
+def fake_docker(bin_dir: Path, *, running: bool) -> None:
+    """A `docker` executable whose `info` succeeds (daemon up) or fails (daemon down)."""
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "docker"
+    script.write_text("#!/bin/sh\n" + ("echo 28.0.1\n" if running else
+                                        "echo 'Cannot connect to the Docker daemon' >&2\nexit 1\n"))
+    script.chmod(0o755)
+
+
+@pytest.mark.parametrize("docker,hint", [
+    ("missing", "Docker is not installed here; install it for kind, or use the sandbox: kk up --backend sandbox"),
+    ("stopped", "Docker is not running; start Docker, then run: kk up"),
+    ("running", "Docker runs but the kind cluster is stopped or gone; run: kk up"),
+])
+def test_unreachable_kind_context_names_docker(kk_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture,
+                                               docker: str, hint: str) -> None:
+    """Does a kind context on a closed port say what Docker is doing and what to run, in one sentence?"""
+    bin_dir = tmp_path / "bin"
+    if docker != "missing":
+        fake_docker(bin_dir, running=docker == "running")
+    monkeypatch.setenv("PATH", str(bin_dir))
     add_context(kk_env, "kind-kk", f"http://127.0.0.1:{closed_port()}")
     caplog.set_level(logging.DEBUG, logger="urllib3")
     with pytest.raises(ClusterUnreachable) as info:
         kk.connect("kind-kk")
     msg = str(info.value)
     assert msg.startswith("no cluster answers at context kind-kk (http://127.0.0.1:")
-    assert msg.endswith("— is Docker running? Run: kk up")
+    assert msg.endswith("— " + hint)
     assert "\n" not in msg and "urllib3" not in msg and "Max retries" not in msg
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert capfd.readouterr().err == ""
+
+
+def test_kind_context_down_mid_session() -> None:
+    """When a kind cluster stops answering later, is the quick hint about Docker given (no docker call)?"""
+    msg = str(explain_exception(ConnectionRefusedError("refused"), "kind-kk", "https://127.0.0.1:40000"))
+    assert msg == "no cluster answers at context kind-kk (https://127.0.0.1:40000) — is Docker running? Run: kk up"
 
 
 def test_unreachable_current_context_without_fallback(kk_env: Path) -> None:

@@ -204,3 +204,25 @@ def test_connect_finds_contexts_of_the_original_kubeconfig(labs: list[Lab], kk_e
     assert os.environ["KK_SOURCE_KUBECONFIG"] == str(kk_env)
     c = kk.connect("second", quiet=True)
     assert c.context == "second" and c.kubeconfig_path == kk_env
+
+
+def test_fresh_false_keeps_objects(labs: list[Lab]) -> None:
+    """Does kk.lab(fresh=False) keep what the namespace already has?"""
+    prefix = unique()
+    open_lab(labs, "01-pods", prefix=prefix)
+    kk.ensure_deployment("keep", "nginx", 1, wait=False)
+    again = kk.lab("01-pods", prefix=prefix, fresh=False, quiet=True)
+    assert kk.deployments().names == ["keep"] and again.namespace == f"{prefix}-01-pods"
+
+
+def test_empty_namespace_for_rbac_limited_learners(cluster: kk.Cluster) -> None:
+    """Where a learner may not delete their namespace, does emptying it remove the lab's objects?"""
+    from kk_helpers.lab import empty_namespace
+
+    kk.ensure_deployment("myd1", "nginx", 2)
+    cluster.call(cluster.core.create_namespaced_service, cluster.namespace, {
+        "metadata": {"name": "myd1"}, "spec": {"selector": {"app": "myd1"}, "ports": [{"port": 80}]}})
+    empty_namespace(cluster, cluster.namespace)
+    kk.wait_for(lambda: not kk.pods(), "the pods to go", timeout=30)
+    assert kk.deployments() == [] and kk.services() == [] and kk.replicasets() == []
+    assert kk.get("namespace", cluster.namespace).name == cluster.namespace

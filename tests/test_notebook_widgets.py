@@ -181,7 +181,7 @@ def test_cluster_view_live_updates_and_stops(cluster: kk.Cluster) -> None:
     run_pod(cluster, "web")
     kk.wait_for(lambda: "web" in view.pods and kk.reprs.pod_status(view.pods["web"]) == "Running",
                 "the pod to show up", timeout=30)
-    assert "web" in view._html.value
+    assert "web" in view.view.value
     kk.delete("pod/web")
     kk.wait_for(lambda: "web" not in view.pods, "the pod to go", timeout=30)
     view.close()

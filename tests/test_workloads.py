@@ -123,9 +123,9 @@ class PodWatch:
 
 
 @pytest.mark.kubectl
-def test_seed_lab_create_scale_heal_delete(pinned_kubectl, api) -> None:
+def test_seed_lab_create_scale_heal_delete(kubectl, api) -> None:
     """Does the seed lab work: 1/1 Ready, scaled to 4/4 on both workers, a deleted pod replaced, all gone on delete?"""
-    k, ns = pinned_kubectl, pinned_kubectl.namespace
+    k, ns = kubectl, kubectl.namespace
     assert k("create", "deployment", "myd1", "--image=vimal13/apache-webserver-php").stdout.strip() == \
         "deployment.apps/myd1 created"
     out = k("rollout", "status", "deployment/myd1", "--timeout=30s").stdout
@@ -195,9 +195,9 @@ def test_rolling_update_keeps_surge_and_availability_bounds(pinned_kubectl, api)
 
 
 @pytest.mark.kubectl
-def test_bad_image_stalls_and_undo_recovers(pinned_kubectl, api) -> None:
+def test_bad_image_stalls_and_undo_recovers(kubectl, api) -> None:
     """Does a bad tag leave the rollout stuck on ImagePullBackOff, and `rollout undo` bring back the old ReplicaSet?"""
-    k, ns = pinned_kubectl, pinned_kubectl.namespace
+    k, ns = kubectl, kubectl.namespace
     k("create", "deployment", "web", "--image=nginx:1.27", "--replicas=4")
     k("rollout", "status", "deployment/web", "--timeout=30s")
     first_rs = apps(api).list_namespaced_replica_set(ns).items[0].metadata.name

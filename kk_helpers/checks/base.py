@@ -484,7 +484,7 @@ def require(lab: Lab | str, task: str, **kwargs: Any) -> CheckResult:
     """
     from ..connect import install_error_display
 
-    install_error_display()
+    install_error_display(CheckFailed)
     result = run(lab, task, **kwargs)
     _show(result)
     return result.assert_passed()

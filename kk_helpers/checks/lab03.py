@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import reprs
-from .base import Context, LabChecks, deployment_counts, live_pods
+from .base import Context, LabChecks, Obj, deployment_counts, live_pods
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -15,7 +15,7 @@ DEPLOYMENT = "myd1"
 IMAGE = "vimal13/apache-webserver-php"
 
 
-def ready_pods(ctx: Context, d: dict) -> list[dict]:
+def ready_pods(ctx: Context, d: Obj) -> list[Obj]:
     """Ready, non-terminating pods the deployment selects."""
     from ..act import selector_string
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import reprs
-from .base import Context, LabChecks, deployment_counts, live_pods
+from .base import Context, LabChecks, Obj, deployment_counts, live_pods
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -16,7 +16,7 @@ IMAGE = "vimal13/apache-webserver-php"
 REPLICAS = 3
 
 
-def _pods(ctx: Context, d: dict) -> list[dict]:
+def _pods(ctx: Context, d: Obj) -> list[Obj]:
     from ..act import selector_string
 
     return live_pods(ctx.list("pods", selector=selector_string(d)))
@@ -56,12 +56,12 @@ def replaced(ctx: Context) -> None:
              f"{deployment_counts(d)[1]}/{want}")
 
 
-def down_names(nodes: list[dict]) -> set[str]:
+def down_names(nodes: list[Obj]) -> set[str]:
     """Names of nodes."""
     return {reprs.name_of(n) for n in nodes}
 
 
-def _stopped_nodes(ctx: Context) -> list[dict]:
+def _stopped_nodes(ctx: Context) -> list[Obj]:
     from ..act import NODE_STOPPED_ANNOTATION
 
     nodes = ctx.list("nodes", keep=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import reprs
-from .base import Context, LabChecks, deployment_counts, image_matches
+from .base import Context, LabChecks, Obj, deployment_counts, image_matches
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -17,14 +17,14 @@ IMAGE_V2 = "nginx:1.29.4"
 REPLICAS = 4
 
 
-def _revision(obj: dict) -> int:
+def _revision(obj: Obj) -> int:
     try:
         return int((reprs.meta(obj).get("annotations") or {}).get("deployment.kubernetes.io/revision", "0"))
     except ValueError:
         return 0
 
 
-def _owned_rs(ctx: Context, d: dict) -> list[dict]:
+def _owned_rs(ctx: Context, d: Obj) -> list[Obj]:
     uid = reprs.meta(d).get("uid")
     rss = [rs for rs in ctx.list("replicasets", keep=False) if (reprs.controller_of(rs) or {}).get("uid") == uid]
     for rs in rss:
@@ -32,7 +32,7 @@ def _owned_rs(ctx: Context, d: dict) -> list[dict]:
     return sorted(rss, key=_revision)
 
 
-def _rolled_out(ctx: Context, d: dict, image: str, name: str) -> None:
+def _rolled_out(ctx: Context, d: Obj, image: str, name: str) -> None:
     images = reprs.images_of(d)
     ctx.require("image", any(image_matches(i, image) for i in images), f"image {image}", ", ".join(images),
                 hint=f"kubectl set image deployment/{name} '*={image}'")

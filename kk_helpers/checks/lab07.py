@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from .. import reprs
-from .base import Context, LabChecks, deployment_counts
+from .base import Context, LabChecks, Obj, deployment_counts
 
 LAB = LabChecks("07", "declarative configuration")
 NAME = "web"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def _last_applied(obj: dict) -> dict | None:
+def _last_applied(obj: Obj) -> Obj | None:
     raw = (reprs.meta(obj).get("annotations") or {}).get(LAST_APPLIED)
     if not raw:
         return None
@@ -23,7 +23,7 @@ def _last_applied(obj: dict) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _applied(ctx: Context, kind: str, name: str) -> dict | None:
+def _applied(ctx: Context, kind: str, name: str) -> Obj | None:
     obj = ctx.get(kind, name)
     if not ctx.found("exists", obj, f"{kind} {name}",
                      hint=f"write {name}.yaml and run kubectl apply -f {name}.yaml"):

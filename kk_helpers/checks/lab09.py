@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import reprs
-from .base import Context, LabChecks, deployment_counts
+from .base import Context, LabChecks, Obj, deployment_counts
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -19,7 +19,7 @@ def other_namespace(namespace: str) -> str:
     return f"{namespace}-b"[:63]
 
 
-def _describe(d: dict | None) -> str:
+def _describe(d: Obj | None) -> str:
     if d is None:
         return "missing"
     want, ready, _, _ = deployment_counts(d)

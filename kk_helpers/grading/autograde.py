@@ -116,6 +116,8 @@ class RunReport:
         seconds: wall-clock time of the run.
         stray: pids the final sweep had to end (normally none).
         gradebook_check: SQLite's integrity check of the gradebook afterwards.
+        run_id: the value of ``KK_GRADE_RUN`` every process of the run carried.
+        work_root: the run's temporary directory (removed at the end).
     """
 
     results: list[JobResult] = field(default_factory=list)
@@ -125,6 +127,8 @@ class RunReport:
     seconds: float = 0.0
     stray: list[int] = field(default_factory=list)
     gradebook_check: str = ""
+    run_id: str = ""
+    work_root: str = ""
 
     def count(self, status: str) -> int:
         """How many results have ``status``."""
@@ -463,6 +467,7 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
     snapshot(course.db_path, template)
     runner = _Runner(course, root, template, backend=backend, cell_timeout=cell_timeout, timeout=timeout,
                      check_timeout=check_timeout, sandbox_workers=sandbox_workers, launcher=launcher)
+    report.run_id, report.work_root = runner.run_id, str(root)
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kk-grade") as pool:
             futures: list[Future[tuple[JobResult, JobSpec, bool]]] = [

@@ -56,8 +56,9 @@ c.CourseDirectory.course_id = {course_id!r}
 # Cells wait for the cluster (rollouts, checks polling up to $KK_CHECK_TIMEOUT s): long cell timeouts.
 c.Execute.timeout = {cell_timeout}
 c.Execute.interrupt_on_timeout = True
-# After a cell's reply, output may lag this long; a cell that timed out and then hangs costs it once more.
-c.Execute.iopub_timeout = 4
+# Output may lag behind a cell's reply this long (a loaded machine must not cost a test cell its points);
+# a cell that timed out and then hangs costs it once more before ResilientExecute declares the kernel hung.
+c.Execute.iopub_timeout = 30
 c.Execute.kernel_name = "python3"
 # Grading needs no graceful kernel shutdown; this saves seconds per submission.
 c.Execute.shutdown_kernel = "immediate"
@@ -182,7 +183,7 @@ class Course:
     def gradebook(self) -> Iterator[Gradebook]:
         """nbgrader's :class:`~nbgrader.api.Gradebook` on this course, closed afterwards.
 
-        SQLAlchemy's ``SAWarning``\ s about nbgrader's own session use are silenced inside (they are nbgrader's,
+        SQLAlchemy's ``SAWarning`` messages about nbgrader's own session use are silenced inside (they are nbgrader's,
         harmless, and would fail a ``-W error`` run).
         """
         with open_gradebook(self.db_url, self.course_id) as gb:

@@ -156,6 +156,8 @@ class KKWidget:
         self._watches: list[WatchLoop] = []
         self._lock = threading.RLock()
         self.root: Any = None  # the ipywidgets container shown when live
+        self.view: Any = None  # an ipywidgets HTML that redraw() refreshes, for views drawn as HTML
+        self._frontend_hooked = False
 
     # -- subclasses ----------------------------------------------------------------------------
 
@@ -169,16 +171,58 @@ class KKWidget:
 
     # -- threads -------------------------------------------------------------------------------
 
-    def watch(self, cluster: Cluster, list_fn: Any, *args: Any, on_sync: Callable[[list[Obj]], None],
-              on_event: Callable[[str, Obj], None], name: str = "kk-watch", **kwargs: Any) -> WatchLoop | None:
-        """Start a :class:`WatchLoop` tied to this widget — only when live."""
+    def watch(self, cluster: Cluster, list_fn: Any, *args: Any, into: str | None = None,
+              on_sync: Callable[[list[Obj]], None] | None = None, on_event: Callable[[str, Obj], None] | None = None,
+              name: str = "kk-watch", **kwargs: Any) -> WatchLoop | None:
+        """Start a :class:`WatchLoop` tied to this widget — only when live.
+
+        Args:
+            cluster: where to watch.
+            list_fn: an official-client list method.
+            *args: its positional arguments.
+            into: keep ``self.<into>`` (name -> object) in step with the collection and redraw on changes;
+                or give ``on_sync``/``on_event`` callbacks instead.
+            on_sync: called with every object after each (re-)list.
+            on_event: called with ``(type, object)`` per change.
+            name: thread name.
+            **kwargs: keyword arguments of ``list_fn`` (``field_selector=...``).
+        """
         if not self.live or self._stop.is_set():
             return None
+        if into is not None:
+            on_sync, on_event = self._mirror(into)
+        assert on_sync is not None and on_event is not None
         loop = WatchLoop(cluster, list_fn, args, kwargs, on_sync=on_sync, on_event=on_event, stop=self._stop,
                          name=name)
         self._watches.append(loop)
         _LIVE.add(self)
         return loop.start()
+
+    def _mirror(self, attr: str) -> tuple[Callable[[list[Obj]], None], Callable[[str, Obj], None]]:
+        """Watch callbacks keeping ``self.<attr>`` (name -> object) in step with a collection, then redrawing."""
+        def on_sync(items: list[Obj]) -> None:
+            with self._lock:
+                setattr(self, attr, {reprs.name_of(o): o for o in items})
+            self.redraw()
+
+        def on_event(kind: str, obj: Obj) -> None:
+            with self._lock:
+                table = getattr(self, attr)
+                if kind == "DELETED":
+                    table.pop(reprs.name_of(obj), None)
+                else:
+                    table[reprs.name_of(obj)] = obj
+            self.redraw()
+
+        return on_sync, on_event
+
+    def redraw(self) -> None:
+        """Show the current state in the live view (``self.view``, an ipywidgets HTML), if there is one."""
+        view = self.view
+        if view is not None:
+            with self._lock:
+                value = self.render_html()
+            view.value = value
 
     def run_in_background(self, fn: Callable[[], Any], name: str = "kk-action") -> threading.Thread:
         """Run ``fn`` in a daemon thread (button actions, so the kernel stays responsive)."""
@@ -202,6 +246,9 @@ class KKWidget:
         return sum(1 for w in self._watches if w.alive)
 
     def _close_with_frontend(self) -> None:
+        if self._frontend_hooked:
+            return
+        self._frontend_hooked = True
         comm = getattr(self.root, "comm", None)
         if comm is not None and hasattr(comm, "on_close"):
             ref = weakref.ref(self)

@@ -48,12 +48,11 @@ class ClusterView(KKWidget):
         if self.live:
             import ipywidgets as w
 
-            self._html = w.HTML(value=self.render_html())
-            self.root = w.VBox([self._html])
-            self.watch(self.cluster, self.cluster.core.list_namespaced_pod, self.namespace,
-                       on_sync=self._sync_pods, on_event=self._pod_event, name="kk-clusterview-pods")
-            self.watch(self.cluster, self.cluster.core.list_node,
-                       on_sync=self._sync_nodes, on_event=self._node_event, name="kk-clusterview-nodes")
+            self.view = w.HTML(value=self.render_html())
+            self.root = w.VBox([self.view])
+            self.watch(self.cluster, self.cluster.core.list_namespaced_pod, self.namespace, into="pods",
+                       name="kk-clusterview-pods")
+            self.watch(self.cluster, self.cluster.core.list_node, into="nodes", name="kk-clusterview-nodes")
 
     def refresh(self) -> None:
         """List nodes and pods again."""
@@ -62,42 +61,7 @@ class ClusterView(KKWidget):
         with self._lock:
             self.nodes = {reprs.name_of(n): n for n in nodes}
             self.pods = {reprs.name_of(p): p for p in pods}
-        self._redraw()
-
-    # -- watch callbacks -------------------------------------------------------------------------
-
-    def _sync_pods(self, items: list[Obj]) -> None:
-        with self._lock:
-            self.pods = {reprs.name_of(p): p for p in items}
-        self._redraw()
-
-    def _sync_nodes(self, items: list[Obj]) -> None:
-        with self._lock:
-            self.nodes = {reprs.name_of(n): n for n in items}
-        self._redraw()
-
-    def _pod_event(self, kind: str, obj: Obj) -> None:
-        with self._lock:
-            if kind == "DELETED":
-                self.pods.pop(reprs.name_of(obj), None)
-            else:
-                self.pods[reprs.name_of(obj)] = obj
-        self._redraw()
-
-    def _node_event(self, kind: str, obj: Obj) -> None:
-        with self._lock:
-            if kind == "DELETED":
-                self.nodes.pop(reprs.name_of(obj), None)
-            else:
-                self.nodes[reprs.name_of(obj)] = obj
-        self._redraw()
-
-    def _redraw(self) -> None:
-        html = getattr(self, "_html", None)
-        if html is not None:
-            with self._lock:
-                value = self.render_html()
-            html.value = value
+        self.redraw()
 
     # -- rendering -------------------------------------------------------------------------------
 

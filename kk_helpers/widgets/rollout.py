@@ -58,24 +58,20 @@ class RolloutView(KKWidget):
         self.cluster = current(cluster)
         self.namespace = namespace or self.cluster.namespace
         self.deployment = deployment
-        self.dep: Obj | None = None
+        self.deployments: dict[str, Obj] = {}
         self.replicasets: dict[str, Obj] = {}
         self.pods: dict[str, Obj] = {}
         self.refresh()
         if self.live:
             import ipywidgets as w
 
-            self._html = w.HTML(value=self.render_html())
-            self.root = w.VBox([self._html])
+            self.view = w.HTML(value=self.render_html())
+            self.root = w.VBox([self.view])
             c, ns = self.cluster, self.namespace
-            self.watch(c, c.apps.list_namespaced_replica_set, ns, on_sync=self._store("replicasets", True),
-                       on_event=self._store("replicasets", False), name="kk-rollout-rs")
-            self.watch(c, c.core.list_namespaced_pod, ns, on_sync=self._store("pods", True),
-                       on_event=self._store("pods", False), name="kk-rollout-pods")
+            self.watch(c, c.apps.list_namespaced_replica_set, ns, into="replicasets", name="kk-rollout-rs")
+            self.watch(c, c.core.list_namespaced_pod, ns, into="pods", name="kk-rollout-pods")
             self.watch(c, c.apps.list_namespaced_deployment, ns, field_selector=f"metadata.name={deployment}",
-                       on_sync=self._dep_sync, on_event=lambda kind, obj: self._dep_sync([] if kind == "DELETED"
-                                                                                          else [obj]),
-                       name="kk-rollout-deploy")
+                       into="deployments", name="kk-rollout-deploy")
 
     def refresh(self) -> None:
         """Read the deployment, its ReplicaSets and pods again."""
@@ -83,39 +79,15 @@ class RolloutView(KKWidget):
         rss = list_objects("replicasets", self.namespace, cluster=self.cluster)
         pods = list_objects("pods", self.namespace, cluster=self.cluster)
         with self._lock:
-            self.dep = dep
+            self.deployments = {self.deployment: dep} if dep else {}
             self.replicasets = {reprs.name_of(r): r for r in rss}
             self.pods = {reprs.name_of(p): p for p in pods}
-        self._redraw()
+        self.redraw()
 
-    def _store(self, attr: str, sync: bool):  # type: ignore[no-untyped-def]
-        def sync_fn(items: list[Obj]) -> None:
-            with self._lock:
-                setattr(self, attr, {reprs.name_of(o): o for o in items})
-            self._redraw()
-
-        def event_fn(kind: str, obj: Obj) -> None:
-            with self._lock:
-                table = getattr(self, attr)
-                if kind == "DELETED":
-                    table.pop(reprs.name_of(obj), None)
-                else:
-                    table[reprs.name_of(obj)] = obj
-            self._redraw()
-
-        return sync_fn if sync else event_fn
-
-    def _dep_sync(self, items: list[Obj]) -> None:
-        with self._lock:
-            self.dep = items[0] if items else None
-        self._redraw()
-
-    def _redraw(self) -> None:
-        html = getattr(self, "_html", None)
-        if html is not None:
-            with self._lock:
-                value = self.render_html()
-            html.value = value
+    @property
+    def dep(self) -> Obj | None:
+        """The deployment as last seen (None when it does not exist)."""
+        return self.deployments.get(self.deployment)
 
     def rows(self) -> list[RevisionRow]:
         """The deployment's ReplicaSets, newest revision first, each with its pods."""

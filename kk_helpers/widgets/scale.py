@@ -108,8 +108,8 @@ class ScaleSlider(KKWidget):
         try:
             self._set_obj(scale(self.deployment, int(change["new"]), self.namespace, cluster=self.cluster).raw)
             self.error = ""
-        except KKError as err:
-            self.error = str(err)
+        except Exception as err:  # shown in the widget; an observer must not raise into the kernel's log
+            self.error = str(err) if isinstance(err, KKError) else f"{type(err).__name__}: {err}"
         self._status.value = self._status_html()
 
     def show_error(self, err: BaseException) -> None:
