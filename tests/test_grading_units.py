@@ -172,6 +172,17 @@ def test_plan_skips_autograded_submissions_unless_forced(course: Course) -> None
         plan(course, assignment="nope")
 
 
+def test_two_runs_on_one_course_are_refused(course: Course) -> None:
+    """Is a second autograde run on a course refused, naming the process that holds it?"""
+    from kk_helpers.grading.autograde import autograde
+    from kk_helpers.grading.course import exclusive
+
+    with exclusive(course, "autograde"):
+        with pytest.raises(KKError, match=f"another kk grade autograde is running .*pid {os.getpid()}"):
+            autograde(course, jobs=1)
+    assert autograde(course, jobs=1).results == []
+
+
 # --- jobs ---------------------------------------------------------------------------------------------------
 
 

@@ -163,12 +163,14 @@ def test_seed_lab_create_scale_heal_delete(kubectl, api) -> None:
 
 @pytest.mark.kubectl
 def test_rolling_update_keeps_surge_and_availability_bounds(pinned_kubectl, api) -> None:
-    """During `set image`, are there never more than replicas+maxSurge pods nor fewer than replicas-maxUnavailable ready?"""
+    """During `set image`, are there never more than replicas+maxSurge pods, never under replicas-maxUnavailable ready?
+
+    maxSurge 25% of 6 rounds up to 2 and maxUnavailable down to 1; a watch checks after every pod event.
+    """
     k, ns = pinned_kubectl, pinned_kubectl.namespace
     k("create", "deployment", "web", "--image=nginx:1.27", "--replicas=6")
     k("rollout", "status", "deployment/web", "--timeout=30s")
     wait_until(lambda: deployment_ready(api, ns, "web", 6))
-    # 25% of 6: maxSurge rounds up to 2, maxUnavailable down to 1
     with PodWatch(api, ns, "app=web") as pw:
         pw.observe_from_now()
         k("set", "image", "deployment/web", "nginx=nginx:1.28")
@@ -316,12 +318,12 @@ def test_recreate_never_overlaps_pods(api, namespace) -> None:
 
 
 def test_paused_deployment_waits_for_resume(api, namespace) -> None:
-    """Does a paused Deployment keep its ReplicaSet on a template change, report DeploymentPaused, and roll on resume?"""
+    """Does a paused Deployment keep its ReplicaSet on a template change, say DeploymentPaused, and roll on resume?"""
     ns = namespace
     apps(api).create_namespaced_deployment(ns, make_deployment("p", 2))
     wait_until(lambda: deployment_ready(api, ns, "p", 2))
     apps(api).patch_namespaced_deployment("p", ns, {"spec": {"paused": True}})
-    wait_until(lambda: (apps(api).read_namespaced_deployment("p", ns).status.conditions[-1].reason == "DeploymentPaused"))
+    wait_until(lambda: apps(api).read_namespaced_deployment("p", ns).status.conditions[-1].reason == "DeploymentPaused")
     cond = next(c for c in apps(api).read_namespaced_deployment("p", ns).status.conditions if c.type == "Progressing")
     assert (cond.status, cond.message) == ("Unknown", "Deployment is paused")
     set_image(api, ns, "p", "nginx:1.28")

@@ -198,7 +198,8 @@ def test_suspend_and_resume(api, namespace) -> None:
     """Does a suspended Job run no pods and say Suspended, then run and complete once resumed?"""
     ns = namespace
     batch(api).create_namespaced_job(ns, make_job("later", "echo hi", suspend=True))
-    job = wait_until(lambda: (lambda j: j if j.status.conditions else None)(batch(api).read_namespaced_job("later", ns)))
+    job = wait_until(lambda: (lambda j: j if j.status.conditions else None)(
+        batch(api).read_namespaced_job("later", ns)))
     assert conditions(job) == [("Suspended", "True", "JobSuspended", "Job suspended")]
     assert job.status.start_time is None
     assert not core(api).list_namespaced_pod(ns).items

@@ -75,8 +75,8 @@ def test_collision_count_changes_the_hash() -> None:
 ])
 def test_fenceposts(replicas: int, surge: object, unavailable: object, expected: tuple[int, int]) -> None:
     """Do maxSurge (round up) and maxUnavailable (round down) resolve as ResolveFenceposts does?"""
-    d = {"spec": {"replicas": replicas, "strategy": {"type": "RollingUpdate",
-                                                     "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}}}
+    rolling = {"maxSurge": surge, "maxUnavailable": unavailable}
+    d = {"spec": {"replicas": replicas, "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling}}}
     assert deployment.resolve_fenceposts(d) == expected
 
 
@@ -86,8 +86,9 @@ def test_recreate_has_no_surge() -> None:
     assert deployment.max_surge(d) == 0 and deployment.max_unavailable(d) == 0
 
 
-def pod(name: str, *, node: str = "w1", phase: str = "Running", ready: bool = True, created: str = "2024-01-01T00:00:00Z",
-        ready_at: str = "2024-01-01T00:00:10Z", restarts: int = 0, cost: int | None = None) -> dict:
+def pod(name: str, *, node: str = "w1", phase: str = "Running", ready: bool = True,
+        created: str = "2024-01-01T00:00:00Z", ready_at: str = "2024-01-01T00:00:10Z", restarts: int = 0,
+        cost: int | None = None) -> dict:
     md: dict = {"name": name, "uid": name, "creationTimestamp": created}
     if cost is not None:
         md["annotations"] = {"controller.kubernetes.io/pod-deletion-cost": str(cost)}

@@ -44,7 +44,7 @@ from typing import Any
 from ..errors import KKError
 from ..sandbox import daemon
 from . import procs
-from .course import Course, ensure_students
+from .course import Course, ensure_students, exclusive
 from .gradebook import integrity_check, merge_submission, snapshot, zero_submission
 from .preprocessors.resilientexecute import CELL_TIMEOUT, KERNEL_DIED, KERNEL_HUNG, NOT_EXECUTED
 from .worker import LOG_FILE, JobSpec, environment, read_outcome, run, spec_to_json
@@ -286,8 +286,19 @@ class _Runner:
                        check_timeout=self.check_timeout, sandbox_workers=self.sandbox_workers)
         return JobSpec(**{**asdict(spec), "env": environment(spec)})
 
-    def execute(self, spec: JobSpec) -> tuple[JobResult, JobSpec, bool]:
-        """Run one job to its end (or its limit) and clean up after it; returns (result, spec, killed)."""
+    def job(self, index: int, assignment: str, student: str) -> tuple[JobResult, JobSpec]:
+        """Prepare and run one job (in a pool thread); a failure of kk itself becomes a ``not graded`` result."""
+        spec = self.spec(index, assignment, student)
+        if self.cancel.is_set():
+            return JobResult(assignment, student, CANCELLED, reason="cancelled"), spec
+        try:
+            return self.execute(spec), spec
+        except Exception as err:  # a bug or an OS error must not stop the batch
+            self._clean_job(spec)
+            return JobResult(assignment, student, NOT_GRADED, reason=f"kk could not run it: {err}"), spec
+
+    def execute(self, spec: JobSpec) -> JobResult:
+        """Run one job to its end (or its limit) and clean up after it."""
         result = JobResult(spec.assignment, spec.student, GRADED)
         t0 = time.monotonic()
         killed = False
@@ -325,7 +336,7 @@ class _Runner:
         result.log = str(self._keep_log(spec))
         if result.status == FAILED and not result.reason:
             result.reason = _failure_reason(Path(result.log).read_text(errors="replace"))
-        return result, spec, killed
+        return result
 
     def _clean_job(self, spec: JobSpec) -> None:
         """Stop the job's sandbox and end every process that carries the job's marker or mentions its directory."""
@@ -444,7 +455,8 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
         The run's report.
 
     Raises:
-        KKError: an unknown lab or backend, or more than one job on the current cluster.
+        KKError: an unknown lab or backend, more than one job on the current cluster, or another run on this
+            course.
     """
     if backend not in BACKENDS:
         raise KKError(f"unknown backend {backend!r}: use sandbox or current")
@@ -454,6 +466,18 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
     if backend == "current" and jobs > 1:
         raise KKError("--backend current grades on one shared cluster, where parallel submissions would see each "
                       "other's objects: use --jobs 1, or the sandbox backend")
+    with exclusive(course, "autograde"):
+        return _autograde(course, assignment=assignment, students=students, jobs=jobs, backend=backend,
+                          cell_timeout=cell_timeout, timeout=timeout, check_timeout=check_timeout, force=force,
+                          sandbox_workers=sandbox_workers, work_dir=work_dir, launcher=launcher, on_start=on_start,
+                          on_done=on_done)
+
+
+def _autograde(course: Course, *, assignment: str | None, students: list[str] | None, jobs: int, backend: str,
+               cell_timeout: int | None, timeout: float, check_timeout: float | None, force: bool,
+               sandbox_workers: int, work_dir: Path | None, launcher: str,
+               on_start: Callable[[int], None] | None, on_done: Callable[[JobResult], None] | None) -> RunReport:
+    """:func:`autograde`, holding the course's autograde lock."""
     todo, skipped = plan(course, assignment=assignment, students=students, force=force)
     report = RunReport(skipped=skipped, jobs=jobs, backend=backend)
     if on_start is not None:
@@ -470,12 +494,15 @@ def autograde(course: Course, *, assignment: str | None = None, students: list[s
     report.run_id, report.work_root = runner.run_id, str(root)
     try:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="kk-grade") as pool:
-            futures: list[Future[tuple[JobResult, JobSpec, bool]]] = [
-                pool.submit(runner.execute, runner.spec(i, lab, student)) for i, (lab, student) in enumerate(todo)]
+            futures: list[Future[tuple[JobResult, JobSpec]]] = [
+                pool.submit(runner.job, i, lab, student) for i, (lab, student) in enumerate(todo)]
             try:
                 for future in as_completed(futures):
-                    result, spec, _ = future.result()
-                    _record(course, result, spec)
+                    result, spec = future.result()
+                    try:
+                        _record(course, result, spec)
+                    except Exception as err:  # e.g. the gradebook is locked by another program for too long
+                        result.status, result.reason = NOT_GRADED, f"could not write the gradebook: {err}"
                     shutil.rmtree(spec.job_dir, ignore_errors=True)
                     report.results.append(result)
                     if on_done is not None:

@@ -257,6 +257,35 @@ def alembic_on_path() -> Iterator[None]:
             os.environ["PATH"] = old
 
 
+@contextmanager
+def exclusive(course: Course, what: str) -> Iterator[None]:
+    """Hold ``.kk/<what>.lock`` (flock) for the block: two ``kk grade autograde`` runs on one course would grade
+    the same submissions twice and race on the gradebook.
+
+    Raises:
+        KKError: another process holds it (its pid is named).
+    """
+    import fcntl
+
+    course.state_dir.mkdir(parents=True, exist_ok=True)
+    path = course.state_dir / f"{what}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise KKError(f"another kk grade {what} is running on {course.root} (pid {holder}); wait for it to finish "
+                      f"or stop it") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def run_nbgrader(course: Course, args: list[str], *, log_name: str, timeout: float | None = None,
                  check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run ``python -m nbgrader ARGS`` in the course directory, its output kept in ``.kk/logs/LOG_NAME``.

@@ -159,7 +159,8 @@ class Registry:
         if rt.namespaced:
             self.require_namespace(md["namespace"], creating=True)
         if not md.get("name") and md.get("generateName"):
-            md["name"] = md["generateName"] + random_suffix()
+            # as the real name generator: the base is cut to 58 characters, then 5 random ones follow
+            md["name"] = str(md["generateName"])[:58] + random_suffix()
         for key in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds"):
             md.pop(key, None)
         if md.get("resourceVersion"):

@@ -892,7 +892,9 @@ class DeploymentController(Controller):
                 set_condition(new_status, new_condition("Progressing", "False", TIMED_OUT,
                                                         f"{what} has timed out progressing.", at))
         failure = None
-        for rs in ([new_rs] if new_rs is not None else []) + [rs for rs in all_rss if rs is not None and rs is not new_rs]:
+        candidates = ([new_rs] if new_rs is not None else []) + [
+            rs for rs in all_rss if rs is not None and rs is not new_rs]
+        for rs in candidates:
             c = get_condition(status(rs), "ReplicaFailure")
             if c is not None:
                 failure = c

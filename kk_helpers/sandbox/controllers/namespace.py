@@ -13,7 +13,6 @@ terminating namespace queues the namespace again.
 from __future__ import annotations
 
 import copy
-import logging
 from typing import Any, Iterable
 
 from .. import errors
@@ -22,15 +21,14 @@ from ..store import Event, Obj
 from .base import Controller, Key
 from .workloads import is_deleting, meta, spec, status, write_options
 
-log = logging.getLogger("kk.sandbox.controllers")
-
 FINALIZER = "kubernetes"
 NAMESPACED: tuple[ResourceType, ...] = tuple(rt for rt in RESOURCES if rt.namespaced)
 
 _OK = {
     "NamespaceDeletionDiscoveryFailure": ("ResourcesDiscovered", "All resources successfully discovered"),
     "NamespaceDeletionGroupVersionParsingFailure": ("ParsedGroupVersions", "All legacy kube types successfully parsed"),
-    "NamespaceDeletionContentFailure": ("ContentDeleted", "All content successfully deleted, may be waiting on finalization"),
+    "NamespaceDeletionContentFailure": ("ContentDeleted",
+                                        "All content successfully deleted, may be waiting on finalization"),
     "NamespaceContentRemaining": ("ContentRemoved", "All content successfully removed"),
     "NamespaceFinalizersRemaining": ("ContentHasNoFinalizers", "All content-preserving finalizers finished"),
 }
@@ -112,25 +110,10 @@ class NamespaceController(Controller):
 
     def finalize(self, ns: Obj) -> None:
         """Remove the ``kubernetes`` finalizer through the ``/finalize`` subresource; the namespace then goes."""
-        name = meta(ns)["name"]
         new = copy.deepcopy(ns)
         new["spec"]["finalizers"] = [f for f in spec(ns).get("finalizers") or [] if f != FINALIZER]
         try:
-            self.registry.update(NAMESPACES, None, name, new, write_options(), subresource="finalize")
+            self.registry.update(NAMESPACES, None, meta(ns)["name"], new, write_options(), subresource="finalize")
         except errors.APIError as err:
-            if err.code == 404:
-                return
-            raise
-        left = self.store.get(NAMESPACES, "", name)
-        if left is None or FINALIZER not in (spec(left).get("finalizers") or []):
-            return
-        # A registry that treats /finalize as a plain update keeps spec.finalizers (as a plain
-        # namespace update must): apply the finalize semantics here instead.
-        if meta(left).get("uid") != meta(ns).get("uid"):
-            return
-        if is_deleting(left) and not meta(left).get("finalizers") and not new["spec"]["finalizers"]:
-            self.store.remove(NAMESPACES, "", name, expect_uid=meta(left).get("uid"))
-            return
-        out = copy.deepcopy(left)
-        out["spec"]["finalizers"] = new["spec"]["finalizers"]
-        self.store.put(NAMESPACES, out, expect_rv=meta(left).get("resourceVersion"))
+            if err.code not in (404, 409):
+                raise
