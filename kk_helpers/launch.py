@@ -16,6 +16,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,22 @@ from .errors import KKError
 
 #: Seconds JupyterLab gets to shut its kernels down after SIGTERM before it is killed.
 STOP_TIMEOUT = 20.0
-#: JupyterLab's log level: its INFO lines (extensions loaded, kernels started) would bury the URL.
-LOG_LEVEL = "WARN"
+#: JupyterLab's log level: its INFO and WARN lines (extensions loaded, kernels started, "notebook is not
+#: trusted" on every open) would bury the URL; ``KK_LAB_LOG_LEVEL=INFO`` brings them back.
+LOG_LEVEL = "ERROR"
 
 
 def jupyter_command(labs_dir: Path, port: int, *, open_browser: bool = False,
                     extra_args: list[str] | None = None) -> list[str]:
     """The ``jupyter lab`` command line ``kk lab`` runs."""
+    level = os.environ.get("KK_LAB_LOG_LEVEL") or LOG_LEVEL
     cmd = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={labs_dir}", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=50", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.log_level={LOG_LEVEL}", f"--ExtensionApp.log_level={LOG_LEVEL}"]
+           f"--ServerApp.log_level={level}", f"--ExtensionApp.log_level={level}"]
+    if not (labs_dir / "nbgrader_config.py").exists():
+        # Not an nbgrader course (learners' labs/): the instructors' formgrader would only warn that it found
+        # no nbgrader_config.py. Validate and the assignment list stay.
+        cmd.append("--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # Containers and cloud shells often run as root; JupyterLab refuses to start as root without this.
         # It listens on 127.0.0.1 only and requires its token, as always.
@@ -44,15 +51,29 @@ def jupyter_command(labs_dir: Path, port: int, *, open_browser: bool = False,
     return cmd + list(extra_args or [])
 
 
-def server_info(pid: int) -> dict[str, Any] | None:
-    """What JupyterLab (process ``pid``) wrote to its ``jpserver-<pid>.json`` once listening, if it has."""
+def server_info(pid: int, token: str | None = None, root: Path | None = None) -> dict[str, Any] | None:
+    """What JupyterLab wrote to its ``jpserver-<pid>.json`` once listening, if it has.
+
+    The file of process ``pid`` (``python -m jupyter lab`` execs JupyterLab in place on POSIX), or else — Windows
+    starts it as a child — the one serving ``root`` with ``token``.
+    """
     from jupyter_core.paths import jupyter_runtime_dir
 
-    try:
-        info = json.loads((Path(jupyter_runtime_dir()) / f"jpserver-{pid}.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return info if isinstance(info, dict) and info.get("url") else None
+    runtime = Path(jupyter_runtime_dir())
+    candidates = [runtime / f"jpserver-{pid}.json"]
+    if token:
+        candidates += sorted(runtime.glob("jpserver-*.json"))
+    for path in candidates:
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(info, dict) or not info.get("url"):
+            continue
+        if info.get("pid") == pid or (token and info.get("token") == token and root is not None
+                                      and Path(str(info.get("root_dir", ""))).resolve() == root.resolve()):
+            return info
+    return None
 
 
 def lab_url(info: dict[str, Any]) -> str:
@@ -79,6 +100,8 @@ def _stop_jupyter(proc: subprocess.Popen[bytes], console: Any) -> None:
     """SIGTERM, then wait for JupyterLab to shut its kernels down; kill it after STOP_TIMEOUT or another Ctrl-C."""
     if proc.poll() is not None:
         return
+    if console is not None and getattr(console, "is_terminal", False):
+        console.print()  # past the ^C the terminal echoed
     _say(console, "[dim]stopping JupyterLab (its kernels shut down first)…[/]")
     proc.terminate()
     try:
@@ -107,9 +130,11 @@ def run_lab(*, backend: str = "auto", labs_dir: Path = Path("labs"), port: int =
     env["KK_CONTEXT"] = result.context
     # kk makes the token (unless JUPYTER_TOKEN is set) and prints the URL itself once JupyterLab listens, so
     # JupyterLab's own banner does not repeat it; the environment, unlike argv, is private to this user.
-    env.setdefault("JUPYTER_TOKEN", secrets.token_hex(24))
+    token = env.setdefault("JUPYTER_TOKEN", secrets.token_hex(24))
     posix = os.name == "posix"
     handled = [signal.SIGTERM] + ([signal.SIGHUP] if posix else [])
+    if threading.current_thread() is not threading.main_thread():
+        handled = []  # only the main thread may set signal handlers; Ctrl-C still arrives as KeyboardInterrupt
     previous = {sig: signal.signal(sig, _interrupt) for sig in handled}
     proc: subprocess.Popen[bytes] | None = None
     interrupted = False
@@ -119,7 +144,7 @@ def run_lab(*, backend: str = "auto", labs_dir: Path = Path("labs"), port: int =
                                 env=env, stdin=subprocess.DEVNULL, cwd=labs_dir, **kwargs)
         info = None
         while proc.poll() is None and info is None:
-            info = server_info(proc.pid)
+            info = server_info(proc.pid, token, labs_dir)
             if info is None:
                 time.sleep(0.1)
         if info is not None:

@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,7 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\(B")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not KK.exists(), reason=f"{KK} is not installed")]
 
 
-def _world(tmp: Path) -> dict[str, str]:
+def make_world(tmp: Path) -> dict[str, str]:
     """Environment of a fresh machine: own HOME, KK_HOME and KUBECONFIG; nothing kk or Jupyter inherited."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("KK_", "JUPYTER", "KUBECONFIG", "PYTEST")) and k not in ("COLUMNS", "LINES")}
@@ -61,18 +61,38 @@ def _world(tmp: Path) -> dict[str, str]:
     return env
 
 
-def _free_port() -> int:
+def stop_world(env: dict[str, str]) -> None:
+    """Stop whatever a test left running in its world: JupyterLab servers (SIGTERM, then SIGKILL), the sandbox."""
+    for pid in jupyter_pids(env):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        if not wait_gone(pid, 15):
+            os.kill(pid, signal.SIGKILL)
+    run_kk(env, "down")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fresh machine's environment; whatever runs in it is stopped afterwards, even when the test failed."""
+    env = make_world(tmp_path)
+    yield env
+    stop_world(env)
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _kk(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_kk(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(KK), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -83,14 +103,14 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _wait_gone(pid: int, timeout: float = 10) -> bool:
+def wait_gone(pid: int, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not _alive(pid)
+    return not alive(pid)
 
 
-def _get(url: str, timeout: float = 10) -> int:
+def http_get(url: str, timeout: float = 10) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return int(resp.status)
@@ -98,13 +118,19 @@ def _get(url: str, timeout: float = 10) -> int:
         return int(err.code)
 
 
-def _jupyter_pids(env: dict[str, str]) -> list[int]:
+def jupyter_pids(env: dict[str, str]) -> list[int]:
     """JupyterLab servers of this world: their ``jpserver-<pid>.json`` in the world's runtime directory."""
     runtime = Path(env["HOME"]) / ".local" / "share" / "jupyter" / "runtime"
-    return [int(json.loads(p.read_text())["pid"]) for p in runtime.glob("jpserver-*.json")]
+    pids = []
+    for path in runtime.glob("jpserver-*.json"):
+        try:
+            pids.append(int(json.loads(path.read_text())["pid"]))
+        except (OSError, ValueError, KeyError):  # being written or removed right now
+            pass
+    return pids
 
 
-def _sandbox_pid(env: dict[str, str]) -> int:
+def sandbox_pid(env: dict[str, str]) -> int:
     return int(json.loads((Path(env["KK_HOME"]) / "sandbox" / "server.json").read_text())["pid"])
 
 
@@ -184,11 +210,11 @@ class Terminal:
         os.close(self.master)
 
 
-def test_ctrl_c_stops_jupyterlab_and_leaves_the_cluster(tmp_path: Path) -> None:
+def test_ctrl_c_stops_jupyterlab_and_leaves_the_cluster(world: dict[str, str]) -> None:
     """Does ``kk lab`` start the sandbox and JupyterLab, print a working URL with its token, stop on one Ctrl-C
     (exit 0, no prompt, no traceback) and leave the cluster running until ``kk down``?"""
-    env = _world(tmp_path)
-    port = _free_port()
+    env = world
+    port = free_port()
     term = Terminal([str(KK), "lab", "--backend", "sandbox", "--port", str(port)], env, ROOT)
     try:
         t0 = time.monotonic()
@@ -202,22 +228,22 @@ def test_ctrl_c_stops_jupyterlab_and_leaves_the_cluster(tmp_path: Path) -> None:
         term.out.wait_for(re.compile(r"Ctrl-C stops JupyterLab.*keeps running.*kk down", re.S), 10)
 
         base = f"http://127.0.0.1:{port}"
-        assert _get(f"{base}/api/status?token={token}") == 200
-        assert _get(f"{base}/api/contents/03-scaling.ipynb?content=0&token={token}") == 200, "labs/ is served"
-        assert _get(f"{base}/api/status") == 403, "the server must require its token"
-        assert _get(url) == 200
+        assert http_get(f"{base}/api/status?token={token}") == 200
+        assert http_get(f"{base}/api/contents/03-scaling.ipynb?content=0&token={token}") == 200, "labs/ is served"
+        assert http_get(f"{base}/api/status") == 403, "the server must require its token"
+        assert http_get(url) == 200
 
         # The cluster is up, and kubectl (from the venv) talks to it through the merged context.
-        status = _kk(env, "status").stdout
+        status = run_kk(env, "status").stdout
         assert "sandbox: ready" in status, status
         nodes = subprocess.run([str(BIN / "kubectl"), "get", "nodes", "-o", "name"], env=env, capture_output=True,
                                text=True, timeout=30)
         assert nodes.returncode == 0 and "node/kk-control-plane" in nodes.stdout, nodes.stderr
         assert "current-context: kk-sandbox" in Path(env["KUBECONFIG"]).read_text()
 
-        jupyter = _jupyter_pids(env)
+        jupyter = jupyter_pids(env)
         assert len(jupyter) == 1, jupyter
-        sandbox = _sandbox_pid(env)
+        sandbox = sandbox_pid(env)
 
         before = len(term.out.text)
         t1 = time.monotonic()
@@ -231,29 +257,29 @@ def test_ctrl_c_stops_jupyterlab_and_leaves_the_cluster(tmp_path: Path) -> None:
         assert "Traceback" not in term.out.text, term.out.text
         assert "(y/[n])" not in after and "Shut down this Jupyter server" not in after, after
         assert "kk down" in after, after
-        assert _wait_gone(jupyter[0]), "JupyterLab is still running after Ctrl-C"
+        assert wait_gone(jupyter[0]), "JupyterLab is still running after Ctrl-C"
         with pytest.raises(OSError):
-            _get(f"{base}/api/status?token={token}", timeout=3)
+            http_get(f"{base}/api/status?token={token}", timeout=3)
     finally:
         term.close()
 
     # The cluster outlives JupyterLab ...
-    assert _alive(sandbox)
-    assert "sandbox: ready" in _kk(env, "status").stdout
+    assert alive(sandbox)
+    assert "sandbox: ready" in run_kk(env, "status").stdout
     # ... until kk down, which leaves no sandbox process and no kk-sandbox context.
-    down = _kk(env, "down")
+    down = run_kk(env, "down")
     assert down.returncode == 0, down.stderr
-    assert _wait_gone(sandbox), "kk down left the sandbox process running"
-    assert "sandbox: not running" in _kk(env, "status").stdout
+    assert wait_gone(sandbox), "kk down left the sandbox process running"
+    assert "sandbox: not running" in run_kk(env, "status").stdout
     assert "kk-sandbox" not in Path(env["KUBECONFIG"]).read_text()
 
 
-def test_without_a_terminal_a_taken_port_and_sighup_are_handled(tmp_path: Path) -> None:
+def test_without_a_terminal_a_taken_port_and_sighup_are_handled(world: dict[str, str]) -> None:
     """Without a terminal, with the asked-for port taken, does ``kk lab`` print the port it really got, and does
     SIGHUP (a closed terminal) stop JupyterLab cleanly instead of orphaning it?"""
-    env = _world(tmp_path)
-    assert _kk(env, "up", "--backend", "sandbox", "--mode", "fast").returncode == 0
-    sandbox = _sandbox_pid(env)
+    env = world
+    assert run_kk(env, "up", "--backend", "sandbox", "--mode", "fast").returncode == 0
+    sandbox = sandbox_pid(env)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -268,20 +294,20 @@ def test_without_a_terminal_a_taken_port_and_sighup_are_handled(tmp_path: Path) 
             assert got != port, "JupyterLab cannot listen on a taken port"
             assert "reused" in out.text, "kk lab reuses the sandbox kk up started"
             assert any(line.strip() == found.group(0) for line in out.text.splitlines()), out.text
-            assert _get(f"http://127.0.0.1:{got}/api/status?token={found.group(2)}") == 200
-            jupyter = _jupyter_pids(env)
+            assert http_get(f"http://127.0.0.1:{got}/api/status?token={found.group(2)}") == 200
+            jupyter = jupyter_pids(env)
             assert len(jupyter) == 1, jupyter
             proc.send_signal(signal.SIGHUP)
             code = proc.wait(STOP_TIMEOUT)
             out.join()
             assert code == 0, out.text
             assert "Traceback" not in out.text, out.text
-            assert _wait_gone(jupyter[0]), "JupyterLab outlived kk lab"
+            assert wait_gone(jupyter[0]), "JupyterLab outlived kk lab"
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
             proc.stdout.close()
-    assert _alive(sandbox), "stopping JupyterLab must not stop the cluster"
-    assert _kk(env, "down").returncode == 0
-    assert _wait_gone(sandbox)
+    assert alive(sandbox), "stopping JupyterLab must not stop the cluster"
+    assert run_kk(env, "down").returncode == 0
+    assert wait_gone(sandbox)

@@ -215,6 +215,51 @@ def test_a_submission_over_its_time_limit_is_stopped_and_scored_zero(released: C
     assert not procs.alive(by["dee"].sandbox_pid)
 
 
+def _descendants_of_run(tmp: Path) -> list[procs.ProcInfo]:
+    """Processes started (directly or not) by a kk run whose environment had TMPDIR=tmp."""
+    return [p for p in procs.processes() if p.environ.get("TMPDIR") == str(tmp)]
+
+
+def test_sigterm_mid_run_stops_everything(released: Course, tmp_path: Path) -> None:
+    """Does SIGTERM to a running `kk grade autograde` stop every job, exit 130 and leave nothing running?"""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    course = _copy(released, tmp_path / "course")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp))
+    kk = Path(sys.executable).parent / "kk"
+    cli = subprocess.Popen([str(kk), "grade", "autograde", "-C", str(course.root), "--jobs", "2",
+                            "--cell-timeout", "60", "--student", "dee", "--student", "jay"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        sandboxes: list[int] = []
+        while time.monotonic() < deadline and len(sandboxes) < 2:
+            sandboxes = [json.loads(p.read_text())["pid"] for p in tmp.glob("kk-grade-*/job-*/home/sandbox/server.json")
+                         if p.stat().st_size]
+            time.sleep(0.2)
+        assert len(sandboxes) == 2, "the two jobs did not start their sandboxes"
+        time.sleep(2)  # the kernels are running the endless loops now
+        cli.send_signal(signal.SIGTERM)
+        _, err = cli.communicate(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    assert cli.returncode == 130, err
+    assert "cancelled" in err
+    deadline = time.monotonic() + 5
+    while _descendants_of_run(tmp) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _descendants_of_run(tmp) == []
+    assert not any(procs.alive(pid) for pid in sandboxes)
+    assert list(tmp.iterdir()) == []
+    assert integrity_check(course.db_path) == "ok"
+
+
 def test_backend_current_grades_on_the_cluster_the_environment_names(released: Course, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """With --backend current, does the notebook run against $KUBECONFIG/$KK_CONTEXT (and start no sandbox)?"""

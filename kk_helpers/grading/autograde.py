@@ -394,6 +394,8 @@ def _record(course: Course, result: JobResult, spec: JobSpec) -> None:
             try:
                 sub = gb.find_submission(lab, student)
                 result.score, result.max_score = float(sub.score), float(sub.max_score)
+                if result.status == GRADED and sub.needs_manual_grade:
+                    result.notes.append("needs manual grading")
             except MissingEntry:
                 pass
 

@@ -1,0 +1,433 @@
+"""Labs 03 and 05 in a real browser: JupyterLab from ``kk lab``, driven by headless Debian Chromium (Playwright).
+
+What a learner sees, checked end to end: ``kk lab`` (on a fast-mode sandbox that ``kk up`` started, so kk lab
+reuses it) serves the labs; lab 03 runs cell by cell (Run > Run All Cells) and its ClusterViews and ScaleSliders
+render as live ipywidgets; moving a slider with the keyboard scales the deployment and the ClusterView's pod chips
+follow; in lab 05 the TrafficProbe's *send* button draws which pods answered, and the CheckPanel shows every task
+passed and reveals hints on demand. Stopping ``kk lab`` with SIGINT (Ctrl-C) afterwards shuts every kernel down.
+
+The notebooks are copies of the student notebooks in ``labs/`` with each answer cell filled in from the matching
+cell (same nbgrader ``grade_id``) of ``solutions/`` — what a learner who solved the lab has — and without the
+final cleanup cell (which deletes the lab's namespace). ``labs/`` itself is never opened, so nothing is written
+to it. The world is throwaway (HOME, KK_HOME, KUBECONFIG); its JupyterLab settings switch off the "Jupyter news"
+prompt and notebook windowing (so every cell is in the DOM).
+
+Screenshots go to ``test-artifacts/browser/`` (gitignored); with ``KK_UPDATE_SCREENSHOTS=1`` the ones the README
+shows are also copied to ``docs/screenshots/``. Needs ``/usr/bin/chromium`` (``./test.sh`` installs Debian's
+chromium); never a browser Playwright downloads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_first_run import (KK, ROOT, START_TIMEOUT, URL_RE, Output, alive, free_port, http_get, make_world,
+                            run_kk, stop_world, wait_gone)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+DOCS = ROOT / "docs" / "screenshots"
+LABS = ("03-scaling", "05-nodeport")
+#: Seconds for Run All Cells on a fast-mode sandbox (about 10 s here).
+RUN_ALL_TIMEOUT = 120.0
+#: Milliseconds Playwright waits for a widget to react (a scale is answered within a second here).
+WIDGET_MS = 30_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason=f"{CHROMIUM} is missing: ./test.sh installs Debian's chromium (apt-get install chromium)"),
+]
+
+#: The visible notebook (JupyterLab keeps other tabs in the DOM, hidden).
+PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+#: JS: pod chips of ``prefix`` in every ClusterView of the visible notebook, in document order.
+#: A ClusterView is an ipywidgets HTML whose header reads "namespace <ns> on <context> — … (live)"; each pod is a
+#: chip titled "<pod> · <status> · <IP>" (kk_helpers/widgets/cluster_view.py).
+CHIPS_JS = """([panel, prefix]) => [...document.querySelectorAll(panel + ' .widget-html-content')]
+    .filter(e => e.textContent.startsWith('namespace ') && /\\((live|snapshot)\\)/.test(e.textContent))
+    .map(e => [...e.querySelectorAll('span[title]')].map(s => s.title).filter(t => t.startsWith(prefix + '-')))"""
+
+
+# -- the notebooks ---------------------------------------------------------------------------------------------
+
+
+def _nbgrader(cell: dict[str, Any]) -> dict[str, Any]:
+    return dict((cell.get("metadata") or {}).get("nbgrader") or {})
+
+
+def _source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def answered(lab: str, dest: Path) -> Path:
+    """labs/<lab>.ipynb with every answer cell taken from solutions/<lab>.ipynb, and no cleanup cell."""
+    student = json.loads((ROOT / "labs" / f"{lab}.ipynb").read_text())
+    solution = json.loads((ROOT / "solutions" / f"{lab}.ipynb").read_text())
+    answers = {}
+    for cell in solution["cells"]:
+        meta = _nbgrader(cell)
+        if cell["cell_type"] == "code" and meta.get("solution"):
+            lines = _source(cell).splitlines()
+            answers[meta["grade_id"]] = "\n".join(
+                line for line in lines if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    cells = []
+    for cell in student["cells"]:
+        meta = _nbgrader(cell)
+        if cell["cell_type"] == "code" and "kubectl delete namespace" in _source(cell):
+            continue
+        if cell["cell_type"] == "code" and meta.get("solution"):
+            assert meta["grade_id"] in answers, f"solutions/{lab}.ipynb has no answer for {meta['grade_id']}"
+            cell["source"] = answers[meta["grade_id"]]
+            cell["outputs"], cell["execution_count"] = [], None
+        cells.append(cell)
+    student["cells"] = cells
+    path = dest / f"{lab}.ipynb"
+    path.write_text(json.dumps(student, indent=1))
+    return path
+
+
+def code_cells(path: Path) -> list[str]:
+    return [_source(c) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def _quiet_jupyterlab(home: Path) -> None:
+    """User settings of the throwaway HOME: no news prompt over the screenshots, every cell rendered."""
+    base = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab"
+    settings = {"apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+                "notebook-extension/tracker": {"windowingMode": "none"}}
+    for name, value in settings.items():
+        path = base / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def _kernel_pids(env: dict[str, str]) -> list[int]:
+    """Kernels of this world: processes whose command line names a connection file under its HOME."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ipykernel" in cmd and env["HOME"] in cmd and alive(int(proc.name)):
+            pids.append(int(proc.name))
+    return pids
+
+
+# -- fixtures --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LabServer:
+    """``kk lab`` running on answered copies of the labs."""
+
+    env: dict[str, str]
+    notebooks: Path
+    base: str
+    token: str
+    proc: subprocess.Popen[bytes]
+    out: Output
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def url(self, notebook: str) -> str:
+        # ?reset: a fresh workspace, so the notebook opened last time is not restored next to this one.
+        return f"{self.base}/lab/tree/{notebook}?reset&token={self.token}"
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """``kk up --backend sandbox --mode fast``, then ``kk lab`` on the answered notebooks; stopped with SIGINT."""
+    tmp = tmp_path_factory.mktemp("browser")
+    env = make_world(tmp)
+    _quiet_jupyterlab(Path(env["HOME"]))
+    notebooks = tmp / "labs"
+    notebooks.mkdir()
+    for lab in LABS:
+        answered(lab, notebooks)
+    t0 = time.monotonic()
+    up = run_kk(env, "up", "--backend", "sandbox", "--mode", "fast")
+    assert up.returncode == 0, up.stderr
+    proc = subprocess.Popen([str(KK), "lab", "--backend", "sandbox", "--labs-dir", str(notebooks),
+                             "--port", str(free_port())], env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    out = Output(proc.stdout.read1)  # type: ignore[attr-defined]
+    try:
+        found = out.wait_for(URL_RE, START_TIMEOUT)
+        server = LabServer(env, notebooks, f"http://127.0.0.1:{found.group(1)}", found.group(2), proc, out)
+        server.timings["cluster and JupyterLab ready"] = time.monotonic() - t0
+        assert http_get(f"{server.base}/api/status?token={server.token}") == 200
+        yield server
+        kernels = _kernel_pids(env)
+        t1 = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        code = proc.wait(30)
+        out.join()
+        server.timings["stop after SIGINT"] = time.monotonic() - t1
+        (ARTIFACTS / "kk-lab-output.txt").write_text(out.text)
+        print("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in server.timings.items()))
+        assert code == 0, out.text
+        assert "Traceback" not in out.text, out.text
+        assert kernels, "the notebooks' kernels were not found"
+        assert all(wait_gone(pid, 10) for pid in kernels), f"kernels {kernels} outlived kk lab"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        stop_world(env)
+
+
+@pytest.fixture(scope="module")
+def browser(lab_server: LabServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Headless Debian Chromium with a fresh profile (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+            headless=True, viewport={"width": 1280, "height": 900}, device_scale_factor=2)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A new tab; uncaught page errors fail the test; a screenshot of the end state is always kept."""
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda err: errors.append(str(err)))
+    yield tab
+    try:
+        tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"))
+    finally:
+        tab.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+# -- driving JupyterLab ----------------------------------------------------------------------------------------
+
+
+def _kernel_state(server: LabServer, notebook: str) -> str:
+    """The execution state of the notebook's kernel, as the server sees it ("" before it has one)."""
+    with urllib.request.urlopen(f"{server.base}/api/sessions?token={server.token}", timeout=10) as resp:
+        sessions = json.loads(resp.read())
+    for session in sessions:
+        if str(session.get("path", "")).endswith(notebook):
+            return str((session.get("kernel") or {}).get("execution_state") or "")
+    return ""
+
+
+def open_notebook(page: Any, server: LabServer, notebook: str) -> None:
+    """Open ``notebook`` in a fresh workspace and wait until its kernel is started and idle."""
+    page.goto(server.url(notebook))
+    page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
+    deadline = time.monotonic() + 90
+    while _kernel_state(server, notebook) != "idle":
+        assert time.monotonic() < deadline, f"the kernel of {notebook} did not start"
+        time.sleep(0.2)
+    # The page's toolbar names the kernel once its session is connected.
+    page.locator(f"{PANEL} .jp-Toolbar-kernelName", has_text="Python 3").wait_for(timeout=30_000)
+
+
+def run_all(page: Any, expected_cells: int) -> float:
+    """Run > Run All Cells, as a learner would; returns the seconds until every code cell ran.
+
+    Clicked once more if no cell starts within 10 s (a page whose kernel connection was not quite ready
+    drops the request, leaving every prompt at "[ ]").
+    """
+    t0 = time.monotonic()
+    prompts = page.locator(f"{PANEL} .jp-CodeCell .jp-InputPrompt")
+    clicks = 0
+    clicked_at = 0.0
+    idle_since = None
+    while True:
+        texts = [t.strip() for t in prompts.all_inner_texts()]
+        done = sum(1 for t in texts if re.fullmatch(r"\[\d+\]:", t))
+        busy = any("*" in t for t in texts)
+        if done == expected_cells == len(texts) and not busy:
+            return time.monotonic() - t0
+        if clicks == 0 or (clicks == 1 and done == 0 and not busy and time.monotonic() - clicked_at > 10):
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+            clicks += 1
+            clicked_at = time.monotonic()
+            idle_since = None
+            continue
+        idle_since = None if busy else (idle_since or time.monotonic())
+        stalled = idle_since is not None and time.monotonic() - idle_since > 5 and done > 0
+        if stalled or time.monotonic() - t0 > RUN_ALL_TIMEOUT:
+            stderr = page.locator(f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+            raise AssertionError(f"{done} of {expected_cells} code cells ran ({len(texts)} shown, Run All clicked "
+                                 f"{clicks}x); stderr and errors: {stderr.all_inner_texts()}")
+        time.sleep(0.25)
+
+
+def add_cell_after(page: Any, cell: Any, source: str) -> Any:
+    """Select ``cell``, insert a code cell below it (B), type ``source`` and run it (Shift+Enter); returns it."""
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.keyboard.press("Enter")
+    page.keyboard.type(source)
+    page.keyboard.press("Shift+Enter")
+    new = cell.locator("xpath=following-sibling::div[contains(@class,'jp-CodeCell')][1]")
+    new.locator(".jp-InputPrompt", has_text=re.compile(r"\[\d+\]")).wait_for(timeout=WIDGET_MS)
+    return new
+
+
+def chips(page: Any, prefix: str) -> list[list[str]]:
+    """Pod chips of deployment ``prefix`` per ClusterView of the visible notebook."""
+    return page.evaluate(CHIPS_JS, [PANEL, prefix])
+
+
+def wait_chips(page: Any, prefix: str, n: int) -> None:
+    """Wait until every ClusterView shows exactly ``n`` pod chips of ``prefix``."""
+    page.wait_for_function(f"(args) => {{ const v = ({CHIPS_JS})(args); return v.length > 0 && "
+                           f"v.every(c => c.length === {n}); }}", arg=[PANEL, prefix], timeout=WIDGET_MS)
+
+
+def shoot(locator: Any, name: str, *, docs: bool = False) -> None:
+    """Screenshot ``locator`` to test-artifacts/; also to docs/screenshots/ when KK_UPDATE_SCREENSHOTS=1."""
+    locator.scroll_into_view_if_needed()
+    path = ARTIFACTS / name
+    locator.screenshot(path=str(path), animations="disabled")
+    if docs and os.environ.get("KK_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / name)
+
+
+def shoot_cells(page: Any, first: Any, last: Any, name: str, *, docs: bool = False) -> None:
+    """Screenshot the notebook from the top of cell ``first`` to the bottom of cell ``last``."""
+    first.scroll_into_view_if_needed()
+    top, bottom = first.bounding_box(), last.bounding_box()
+    clip = {"x": top["x"], "y": top["y"], "width": max(top["width"], bottom["width"]),
+            "height": bottom["y"] + bottom["height"] - top["y"]}
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), clip=clip, animations="disabled")
+    if docs and os.environ.get("KK_UPDATE_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / name)
+
+
+# -- the tests -------------------------------------------------------------------------------------------------
+
+
+def test_lab03_slider_scales_and_cluster_view_follows(lab_server: LabServer, page: Any) -> None:
+    """Does lab 03 run in JupyterLab with its ClusterViews and ScaleSliders rendered live, and does moving a
+    slider with the keyboard change the pod chips every ClusterView shows?"""
+    notebook = lab_server.notebooks / "03-scaling.ipynb"
+    sources = code_cells(notebook)
+    open_notebook(page, lab_server, notebook.name)
+    lab_server.timings["lab 03 Run All"] = run_all(page, len(sources))
+    shoot(page.locator(PANEL), "lab03-after-run-all.png")
+
+    # Every kk.ClusterView() cell shows a live view; task 3 left myd1 at 2 replicas.
+    views = chips(page, "myd1")
+    assert len(views) == sum("kk.ClusterView()" in s for s in sources), views
+    wait_chips(page, "myd1", 2)
+    sliders = page.locator(f"{PANEL} .widget-slider")
+    assert sliders.count() >= 1, "the ScaleSlider did not render as an ipywidgets slider"
+    assert page.locator(f"{PANEL} .widget-slider .widget-readout").all_inner_texts() == ["2"] * sliders.count()
+
+    # Show the slider again right under the last ClusterView, as a learner playing with it would.
+    cells = page.locator(f"{PANEL} .jp-CodeCell")
+    last_view = cells.nth(cells.count() - 1)
+    slider_cell = add_cell_after(page, last_view, "slider")
+    handle = slider_cell.locator(".widget-slider .noUi-handle")
+    handle.wait_for(timeout=WIDGET_MS)
+
+    # Keyboard: focus the handle, two steps right -> 4 replicas; every view of the slider and every
+    # ClusterView follows, and the ScaleSlider reports them ready.
+    t0 = time.monotonic()
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_chips(page, "myd1", 4)
+    lab_server.timings["slider 2 -> 4 shown as 4 pod chips"] = time.monotonic() - t0
+    status = slider_cell.locator(".widget-html-content", has_text="desired")
+    page.wait_for_function("(el) => /desired\\s*4\\s*·\\s*ready\\s*4/.test(el.textContent)",
+                           arg=status.element_handle(), timeout=WIDGET_MS)
+    assert page.locator(f"{PANEL} .widget-slider .widget-readout").all_inner_texts() == ["4"] * (sliders.count())
+    assert len({title.split(" · ")[0] for title in chips(page, "myd1")[-1]}) == 4, "four different pods"
+    page.wait_for_timeout(300)  # let the chips settle on their final colour for the picture
+    shoot_cells(page, last_view, slider_cell, "lab03-cluster-view-scale-slider.png", docs=True)
+    shoot(slider_cell.locator(".jp-OutputArea-output"), "lab03-scale-slider.png")
+
+    # And down: three steps left -> 1 pod chip left.
+    t0 = time.monotonic()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    wait_chips(page, "myd1", 1)
+    lab_server.timings["slider 4 -> 1 shown as 1 pod chip"] = time.monotonic() - t0
+    assert page.locator(f"{PANEL} .widget-slider .widget-readout").all_inner_texts() == ["1"] * (sliders.count())
+
+
+def test_lab05_traffic_probe_and_check_panel(lab_server: LabServer, page: Any) -> None:
+    """Does lab 05 run in JupyterLab, does a TrafficProbe's send button draw the pods that answered, and does the
+    CheckPanel show every task passed and reveal a hint when asked?"""
+    notebook = lab_server.notebooks / "05-nodeport.ipynb"
+    sources = code_cells(notebook)
+    open_notebook(page, lab_server, notebook.name)
+    lab_server.timings["lab 05 Run All"] = run_all(page, len(sources))
+
+    # The CheckPanel at the end: every task passed.
+    panel = page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator("button", has_text="check all")).last
+    panel.wait_for(timeout=WIDGET_MS)
+    total = re.search(r"(\d+)/(\d+) tasks passed", panel.inner_text())
+    assert total and total.group(1) == total.group(2), panel.inner_text()
+
+    # The TrafficProbe widget, shown below the task 3 answer: 12 requests with the send button.
+    cells = page.locator(f"{PANEL} .jp-CodeCell")
+    answer = cells.filter(has_text="kk.TrafficProbe(").first
+    probe_cell = add_cell_after(page, answer, "probe")
+    probe = probe_cell.locator(".jp-OutputArea-output")
+    probe.locator("button", has_text="send").wait_for(timeout=WIDGET_MS)
+    count = probe.locator("input")
+    count.fill("12")
+    count.press("Enter")
+    t0 = time.monotonic()
+    probe.locator("button", has_text="send").click()
+    probe.get_by_text(re.compile(r"^12 responses, \d+ distinct")).wait_for(timeout=WIDGET_MS)
+    lab_server.timings["TrafficProbe send -> 12 answers drawn"] = time.monotonic() - t0
+    assert "12 requests to http://" in probe.inner_text()
+    distinct = int(re.search(r"12 responses, (\d+) distinct", probe.inner_text()).group(1))  # type: ignore[union-attr]
+    assert distinct >= 2, f"a NodePort service spreads requests over the pods: {probe.inner_text()}"
+    shoot(probe, "lab05-traffic-probe.png", docs=True)
+
+    # CheckPanel: a hint on demand, then check all again.
+    rows = panel.locator(".widget-hbox", has=page.locator("button", has_text="hint"))
+    first = rows.first
+    before = first.inner_text()
+    first.locator("button", has_text="hint").click()
+    page.wait_for_function("([el, n]) => el.innerText.length > n", arg=[first.element_handle(), len(before)],
+                           timeout=WIDGET_MS)
+    panel.locator("button", has_text="check all").click()
+    page.wait_for_timeout(500)
+    total = re.search(r"(\d+)/(\d+) tasks passed", panel.inner_text())
+    assert total and total.group(1) == total.group(2), panel.inner_text()
+    shoot(panel, "lab05-check-panel.png", docs=True)
