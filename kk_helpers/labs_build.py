@@ -348,8 +348,7 @@ def generate_student(solutions: Path, out: Path, *, only: Iterable[str] | None =
         raise KKError(f"there are no instructor notebooks in {solutions}; run: kk labs build")
     with tempfile.TemporaryDirectory(prefix="kk-labs-", dir=workdir) as tmp:
         course = make_course(Path(tmp) / "course", solutions, notebooks)
-        run_nbgrader(course, "generate_assignment", "--no-db", "--force", "*" if len(notebooks) > 1 else
-                     notebooks[0].stem)
+        run_nbgrader(course, "generate_assignment", "--no-db", "--force", "*")
         for nb_path in notebooks:
             released = course / "release" / nb_path.stem / nb_path.name
             if not released.exists():

@@ -128,6 +128,11 @@ def run_lab(*, backend: str = "auto", labs_dir: Path = Path("labs"), port: int =
     _say(console, f"[dim]JupyterLab is starting on {labs_dir} …[/]")
     env = dict(os.environ)
     env["KK_CONTEXT"] = result.context
+    # kubectl and kk live next to this Python (.venv/bin): put them first on the PATH of JupyterLab's terminals
+    # and kernels, so `kubectl` works there even when the learner never activated the virtualenv.
+    bindir = str(Path(sys.executable).parent)
+    if env.get("PATH", "").split(os.pathsep)[0] != bindir:
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     # kk makes the token (unless JUPYTER_TOKEN is set) and prints the URL itself once JupyterLab listens, so
     # JupyterLab's own banner does not repeat it; the environment, unlike argv, is private to this user.
     token = env.setdefault("JUPYTER_TOKEN", secrets.token_hex(24))

@@ -5,6 +5,8 @@ KK_HOME and KUBECONFIG) and checks what a learner relies on:
 
 * it starts the sandbox, merges the ``kk-sandbox`` context, and prints the JupyterLab URL with its token on one
   line that a terminal does not wrap; the URL answers (``/api/status`` with the token, the labs are served);
+* a JupyterLab terminal finds the virtualenv's ``kubectl`` (the virtualenv is never activated, as after
+  ``./lab.sh``) and reaches the cluster;
 * one Ctrl-C — the real keystroke, typed into a pseudo-terminal whose foreground job is ``kk`` — stops
   JupyterLab within seconds, without JupyterLab's "Shut down this Jupyter server (y/[n])?" prompt and without a
   traceback, and ``kk`` exits 0;
@@ -57,7 +59,8 @@ def make_world(tmp: Path) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     env.update(HOME=str(home), KK_HOME=str(tmp / "kk"), KUBECONFIG=str(tmp / "kube" / "config"),
                KK_SANDBOX_MODE="fast", TERM="xterm-256color", PYTHONUNBUFFERED="1")
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # As after a fresh clone: the virtualenv is not activated, so its bin/ (kubectl, kk) is not on the PATH.
+    env["PATH"] = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d and Path(d) != BIN)
     return env
 
 
@@ -179,6 +182,39 @@ class Output:
         self._thread.join(timeout)
 
 
+def jupyter_terminal(base: str, token: str, command: str, timeout: float = 30) -> str:
+    """Run ``command`` in a JupyterLab terminal (REST + the terminal websocket, as the Terminal tab does)."""
+    import asyncio
+
+    from tornado.websocket import websocket_connect
+
+    marker = "kk-test-done"
+    req = urllib.request.Request(f"{base}/api/terminals?token={token}", data=b"", method="POST")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        name = json.loads(resp.read())["name"]
+
+    async def talk() -> str:
+        ws = await websocket_connect(f"{base.replace('http', 'ws', 1)}/terminals/websocket/{name}?token={token}")
+        try:
+            ws.write_message(json.dumps(["stdin", f"{command}; echo {marker[:6]}''{marker[6:]}\r"]))
+            seen = ""
+            while marker not in seen:
+                msg = await asyncio.wait_for(ws.read_message(), timeout)
+                assert msg is not None, f"the terminal closed; it printed: {seen}"
+                kind, *data = json.loads(msg)
+                if kind == "stdout":
+                    seen += "".join(map(str, data))
+            return seen
+        finally:
+            ws.close()
+
+    try:
+        return ANSI_RE.sub("", asyncio.run(talk()))
+    finally:
+        delete = urllib.request.Request(f"{base}/api/terminals/{name}?token={token}", method="DELETE")
+        urllib.request.urlopen(delete, timeout=10).close()
+
+
 def _take_terminal() -> None:  # runs in the child between fork and exec, after setsid
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -240,6 +276,10 @@ def test_ctrl_c_stops_jupyterlab_and_leaves_the_cluster(world: dict[str, str]) -
                                text=True, timeout=30)
         assert nodes.returncode == 0 and "node/kk-control-plane" in nodes.stdout, nodes.stderr
         assert "current-context: kk-sandbox" in Path(env["KUBECONFIG"]).read_text()
+
+        # JupyterLab's terminal finds the venv's kubectl (never activated here) and reaches the cluster.
+        shell = jupyter_terminal(base, token, "command -v kubectl; kubectl get nodes -o name")
+        assert f"{BIN}/kubectl" in shell and "node/kk-control-plane" in shell, shell
 
         jupyter = jupyter_pids(env)
         assert len(jupyter) == 1, jupyter

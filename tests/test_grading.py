@@ -216,8 +216,9 @@ def test_a_submission_over_its_time_limit_is_stopped_and_scored_zero(released: C
 
 
 def _descendants_of_run(tmp: Path) -> list[procs.ProcInfo]:
-    """Processes started (directly or not) by a kk run whose environment had TMPDIR=tmp."""
-    return [p for p in procs.processes() if p.environ.get("TMPDIR") == str(tmp)]
+    """Processes started (directly or not) by a kk run whose environment had TMPDIR=tmp (jobs: a folder in it)."""
+    return [p for p in procs.processes()
+            if p.environ.get("TMPDIR", "") == str(tmp) or p.environ.get("TMPDIR", "").startswith(f"{tmp}/")]
 
 
 def test_sigterm_mid_run_stops_everything(released: Course, tmp_path: Path) -> None:

@@ -15,13 +15,11 @@ kernel gets ``KK_CONTEXT=kk-sandbox``, the sandbox's kubeconfig, its own ``HOME`
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -126,6 +126,7 @@ class SubmissionScore:
         grades: per grade cell (task): ``name -> (score, max_score)``.
         flagged: kk (or a grader) flagged a notebook of it.
         needs_manual_grade: some cell awaits a human.
+        pending: the grade cells awaiting a human (written answers), whose score is not final.
     """
 
     assignment: str
@@ -135,6 +136,7 @@ class SubmissionScore:
     grades: dict[str, tuple[float, float]] = field(default_factory=dict)
     flagged: bool = False
     needs_manual_grade: bool = False
+    pending: set[str] = field(default_factory=set)
 
 
 def scores(course: Course, assignment: str | None = None) -> list[SubmissionScore]:
@@ -151,5 +153,7 @@ def scores(course: Course, assignment: str | None = None) -> list[SubmissionScor
                     item.needs_manual_grade = item.needs_manual_grade or bool(nb.needs_manual_grade)
                     for g in nb.grades:
                         item.grades[g.name] = (float(g.score), float(g.max_score))
+                        if g.needs_manual_grade:
+                            item.pending.add(g.name)
                 out.append(item)
     return sorted(out, key=lambda s: (s.assignment, s.student))

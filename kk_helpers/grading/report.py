@@ -29,13 +29,15 @@ class TaskStats:
         assignment: the lab.
         task: the grade cell id.
         max_score: its points.
-        scores: each learner's points on it.
+        scores: each learner's points on it (final scores only).
+        pending: learners whose score on it awaits manual grading (not counted in ``scores``).
     """
 
     assignment: str
     task: str
     max_score: float
     scores: list[float] = field(default_factory=list)
+    pending: int = 0
 
     @property
     def failed(self) -> int:
@@ -54,12 +56,16 @@ class TaskStats:
 
 
 def task_stats(subs: list[SubmissionScore]) -> list[TaskStats]:
-    """Per (lab, task) statistics, in the order tasks appear in the gradebook."""
+    """Per (lab, task) statistics, in the order tasks appear in the gradebook (scores awaiting manual grading
+    are counted apart, not as failures)."""
     table: dict[tuple[str, str], TaskStats] = {}
     for sub in subs:
         for task, (score, max_score) in sub.grades.items():
             stats = table.setdefault((sub.assignment, task), TaskStats(sub.assignment, task, max_score))
-            stats.scores.append(score)
+            if task in sub.pending:
+                stats.pending += 1
+            else:
+                stats.scores.append(score)
     return list(table.values())
 
 
@@ -172,10 +178,12 @@ def build_html(course: Course) -> str:
         parts.append(f"<h2>{html.escape(lab)}</h2>")
         parts.append(f"<img alt='scores of {html.escape(lab)}' "
                      f"src='data:image/png;base64,{lab_chart(lab, lab_subs, lab_stats)}'>")
-        parts.append(_table(["task", "points", "mean", "full marks", "failed by"],
-                            [[t.task, f"{t.max_score:g}", f"{100 * t.mean_fraction:.0f}%",
-                              f"{len(t.scores) - t.failed} of {len(t.scores)}", str(t.failed)] for t in lab_stats],
-                            numeric={1, 4}))
+        parts.append(_table(["task", "points", "mean", "full marks", "failed by", "awaiting manual grading"],
+                            [[t.task, f"{t.max_score:g}",
+                              f"{100 * t.mean_fraction:.0f}%" if t.scores else "-",
+                              f"{len(t.scores) - t.failed} of {len(t.scores)}", str(t.failed), str(t.pending)]
+                             for t in lab_stats],
+                            numeric={1, 4, 5}))
     problems = [r for r in load_results(course) if r.get("status") not in ("graded", None)]
     if problems:
         parts.append("<h2>Submissions kk could not grade</h2>")

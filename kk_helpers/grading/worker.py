@@ -7,7 +7,8 @@ fresh process (forked from a server that never graded anything), killable on its
 --student S --db <copy>`` would do:
 
 1. its environment gets ``KK_HOME`` (a temporary directory of its own), the grading markers
-   (:mod:`kk_helpers.grading.procs`), ``KUBECACHEDIR`` and the Python environment's ``bin/`` on ``PATH``;
+   (:mod:`kk_helpers.grading.procs`), ``KUBECACHEDIR`` and ``TMPDIR`` inside the job directory, and the Python
+   environment's ``bin/`` on ``PATH``;
 2. with the sandbox backend it starts a sandbox daemon in fast mode under that ``KK_HOME`` (forked from this
    process, see :func:`start_sandbox`) and writes a kubeconfig for it; the kernel nbgrader starts inherits
    ``KUBECONFIG=<that file>`` and ``KK_CONTEXT=kk-sandbox``;
@@ -28,6 +29,7 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -50,9 +52,9 @@ from .procs import JOB_MARKER, RUN_MARKER
 #: Modules a job would otherwise import lazily (the sandbox server and its controllers; finding the python3
 #: kernelspec imports IPython; the gradebook copy needs SQLAlchemy's SQLite dialect): imported by the
 #: forkserver once, not by every job.
-PRELOAD = ("kk_helpers.sandbox.app", "kk_helpers.sandbox.controllers", "ipykernel.kernelspec", "IPython", "IPython.core.interactiveshell", "jupyter_client.manager",
-           "jupyter_client.asynchronous", "nbclient", "sqlalchemy.dialects.sqlite", "sqlite3", "psutil",
-           "encodings.unicode_escape")
+PRELOAD = ("kk_helpers.sandbox.app", "kk_helpers.sandbox.controllers", "ipykernel.kernelspec", "IPython",
+           "IPython.core.interactiveshell", "jupyter_client.manager", "jupyter_client.asynchronous", "nbclient",
+           "sqlalchemy.dialects.sqlite", "sqlite3", "psutil", "encodings.unicode_escape")
 for _name in PRELOAD:
     try:
         importlib.import_module(_name)
@@ -182,6 +184,8 @@ def environment(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, 
     env[RUN_MARKER] = spec.run_id
     env[JOB_MARKER] = spec.job_id
     env["KUBECACHEDIR"] = str(Path(spec.job_dir) / "kube-cache")
+    # Kernel connection files and the like go with the job directory, even when a killed kernel leaves them.
+    env["TMPDIR"] = str(Path(spec.job_dir) / "tmp")
     env["KK_SANDBOX_MODE"] = "fast"
     if spec.backend == "sandbox":
         env["KK_HOME"] = str(spec.kk_home)
@@ -274,7 +278,8 @@ def autograde(spec: JobSpec) -> int:
     """Run nbgrader's AutogradeApp for one submission in this process; returns its exit status.
 
     Raises:
-        KKError: the course configuration points nbgrader at another gradebook or student.
+        KKError: nbgrader could not start (a broken config), or the course configuration points it at another
+            gradebook or student.
     """
     from nbgrader.apps.autogradeapp import AutogradeApp
 
@@ -284,6 +289,10 @@ def autograde(spec: JobSpec) -> int:
     app = AutogradeApp.instance()
     try:
         app.initialize(argv)
+    except SystemExit as exc:  # a broken nbgrader_config.py: nothing was graded, so nobody gets a zero for it
+        raise KKError(f"nbgrader could not start (exit {exc.code}): check nbgrader_config.py; the job's log has "
+                      f"the details") from None
+    try:
         if app.coursedir.db_url != spec.db_url:
             raise KKError(f"the course configuration points nbgrader at {app.coursedir.db_url}, not at the job's "
                           f"gradebook copy; remove CourseDirectory.db_url from nbgrader_config.py")
@@ -306,6 +315,8 @@ def run(spec: JobSpec) -> None:
     _write(spec, outcome)
     os.environ.clear()
     os.environ.update(spec.env or environment(spec))
+    tempfile.tempdir = None  # re-read $TMPDIR
+    Path(os.environ["TMPDIR"]).mkdir(parents=True, exist_ok=True)
     os.chdir(spec.job_dir)
     (Path(spec.job_dir) / "nbgrader_config.py").write_text(job_config(spec))
     t0 = time.monotonic()

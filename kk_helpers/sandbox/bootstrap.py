@@ -17,7 +17,7 @@ from .registry import Registry, WriteOptions
 from .resources import NAMESPACES, NODES, SERVICES, SERVICEACCOUNTS
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-KUBELET_VERSION = "v1.33.1"
+KUBELET_VERSION = "v1.37.0"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .resources import GROUP_ORDER, RESOURCES, ResourceType, group_versions, in_group_version
 
-KUBE_VERSION = {"major": "1", "minor": "33", "gitVersion": "v1.33.1-kk.sandbox"}
+KUBE_VERSION = {"major": "1", "minor": "37", "gitVersion": "v1.37.0+kk.sandbox"}
 
 
 def version_info() -> dict[str, str]:

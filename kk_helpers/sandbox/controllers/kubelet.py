@@ -599,7 +599,7 @@ class Kubelet(Controller):
             path = hg.get("path") or "/"
             scheme = (hg.get("scheme") or "HTTP").lower()
             node = self.rt.node(ps.node)
-            headers = {"Host": f"{ip}:{port}", "User-Agent": "kube-probe/1.33", "Accept": "*/*",
+            headers = {"Host": f"{ip}:{port}", "User-Agent": "kube-probe/1.37", "Accept": "*/*",
                        "Connection": "close"}
             for h in hg.get("httpHeaders") or []:
                 headers[h.get("name", "")] = h.get("value", "")
