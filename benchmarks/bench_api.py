@@ -99,13 +99,20 @@ def main() -> None:
     results: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as d:
         # start-to-ready, with and without controllers (median of 5 fresh starts)
-        readies = []
+        fresh, again = [], []
         for i in range(5):
             proc, info, ready = start(Path(d) / f"s{i}")
-            readies.append(ready)
+            fresh.append(ready)
             proc.terminate()
             proc.wait()
-        results.append(("start-to-ready (spawn -> /readyz 200), median of 5", f"{statistics.median(readies)*1000:.0f} ms", "< 500 ms"))
+            proc, info, ready = start(Path(d) / f"s{i}")
+            again.append(ready)
+            proc.terminate()
+            proc.wait()
+        results.append(("start-to-ready, first start (new CA + bootstrap), median of 5",
+                        f"{statistics.median(fresh)*1000:.0f} ms", "< 500 ms"))
+        results.append(("start-to-ready, restart on existing state (what `kk up` does after `kk down`), median of 5",
+                        f"{statistics.median(again)*1000:.0f} ms", "< 500 ms"))
 
         proc, info, _ = start(Path(d) / "api", "--no-controllers")
         c = Client(info)

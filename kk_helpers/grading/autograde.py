@@ -345,7 +345,7 @@ class _Runner:
                 daemon.stop(spec.sandbox_dir, remove_context=False)
             except OSError:
                 pass
-        left = procs.find(env={procs.JOB_MARKER: spec.job_id}, cmdline_contains=spec.job_dir)
+        left = procs.find(env={procs.JOB_MARKER: spec.job_id}, cmdline_contains=spec.job_dir + os.sep)
         if left:
             procs.kill_all(left)
 

@@ -163,15 +163,13 @@ def _collect_zip(course: Course, archive: Path, assignments: list[str], regex: s
         run_nbgrader(course, ["zip_collect", name, "--force", f"--FileNameCollectorPlugin.named_regexp={pattern}"],
                      log_name=f"collect-{name}.log")
         extracted = base / "extracted"
-        students: dict[str, list[str]] = {}
+        students: dict[str, set[str]] = {}
         for path in sorted(p for p in extracted.rglob("*") if p.is_file()) if extracted.is_dir() else []:
             m = compiled.match(str(path))
             if m and path.suffix == ".ipynb":
-                students.setdefault(m.group("student_id"), []).append(f"{Path(m.group('file_id')).stem}.ipynb")
+                students.setdefault(m.group("student_id"), set()).add(f"{Path(m.group('file_id')).stem}.ipynb")
         for student, files in sorted(students.items()):
-            dest = course.directory("submitted") / student / name
-            result.collected.append(Collected(name, student, tuple(sorted(p.name for p in dest.glob("*.ipynb"))),
-                                              f"zip:{archive.name}"))
+            result.collected.append(Collected(name, student, tuple(sorted(files)), f"zip:{archive.name}"))
 
 
 def collect(course: Course, src: Path, *, roster: Path | None = None, assignment: str | None = None,

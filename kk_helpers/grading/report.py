@@ -15,10 +15,14 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .autograde import load_results
 from .course import Course
 from .gradebook import SubmissionScore, scores
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -75,9 +79,10 @@ def most_failed(stats: list[TaskStats], limit: int = 10) -> list[TaskStats]:
     return sorted(failing, key=lambda t: (-t.fail_rate, t.mean_fraction, t.assignment, t.task))[:limit]
 
 
-def _png(fig: object) -> str:
+def _png(fig: Figure) -> str:
+    """A figure as a base64 PNG."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode()
 
 

@@ -80,17 +80,13 @@ class Sandbox:
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
 
-    async def start(self) -> None:
-        """Bootstrap, start controllers, and listen."""
+    async def start(self, *, defer_controllers: bool = False) -> None:
+        """Bootstrap and listen, then start the controllers (unless ``defer_controllers``).
+
+        The API answers before the controllers run, as a real API server is ready before the controller
+        manager: objects created in between are picked up when the controllers resync.
+        """
         bootstrap.ensure(self.registry, bootstrap.topology(self.cluster, self.workers))
-        if self.run_controllers:
-            try:
-                from .controllers import ControllerManager
-            except ImportError:  # controllers not built yet
-                ControllerManager = None  # type: ignore[assignment,misc]
-            if ControllerManager is not None:
-                self.manager = ControllerManager(self.registry, mode=self.mode, cluster=self.cluster)
-                await self.manager.start()
         self.runner = web.AppRunner(self.api.app, access_log=None, handle_signals=False,
                                     shutdown_timeout=0.5)
         await self.runner.setup()
@@ -100,7 +96,17 @@ class Sandbox:
         self.port = sock.getsockname()[1]
         site = web.SockSite(self.runner, sock, ssl_context=self.tls.server_context())
         await site.start()
-        # Build OpenAPI (and the validation tables) off the loop, so the first apply is fast.
+        if not defer_controllers:
+            await self.start_controllers()
+
+    async def start_controllers(self) -> None:
+        """Start the controllers and simulated nodes, then warm OpenAPI off the loop."""
+        if self.run_controllers and self.manager is None:
+            from .controllers import ControllerManager
+
+            self.manager = ControllerManager(self.registry, mode=self.mode, cluster=self.cluster)
+            await self.manager.start()
+        # Build OpenAPI (and the validation tables) in a thread, so the first apply is fast.
         asyncio.get_running_loop().run_in_executor(None, self.api.warm_openapi)
 
     async def stop(self) -> None:

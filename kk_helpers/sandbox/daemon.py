@@ -201,7 +201,7 @@ def serve_foreground(*, port: int = 0, state_dir: Path | None = None, workers: i
 
     async def main() -> None:
         sb = Sandbox(state_dir, port=port, workers=workers, mode=mode, controllers=controllers)
-        await sb.start()
+        await sb.start(defer_controllers=True)
         info = {"pid": os.getpid(), "url": sb.url, "token": sb.token, "mode": mode}
         tmp = _info_path(state_dir).with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
@@ -209,6 +209,7 @@ def serve_foreground(*, port: int = 0, state_dir: Path | None = None, workers: i
         os.replace(tmp, _info_path(state_dir))
         if write_kubeconfig:
             _merge_context(Info(os.getpid(), sb.url, sb.token, state_dir, mode))
+        await sb.start_controllers()
         print(f"kk sandbox listening on {sb.url} (context {SANDBOX_CONTEXT})", flush=True)
         stop_event = asyncio.Event()
         loop = asyncio.get_running_loop()
