@@ -1,10 +1,9 @@
 """Fixtures and helpers shared by the test_notebook_* modules (this module holds no tests).
 
 The notebook tests run against their own in-process sandbox: ``sandbox`` here overrides the one of
-tests/conftest.py (whose ``namespace`` fixture then uses it). Other suites stress the shared one in ways a
-lab cannot survive (tests/test_api_robustness.py fuzzes ``DELETE /api/v1/nodes`` and leaves no node to
-schedule on), and the node drills here must not disturb them either. One such sandbox serves every
-test_notebook_* module.
+tests/conftest.py (whose ``namespace`` fixture then uses it). Isolation both ways: a lab test must not
+depend on what other suites leave in the shared sandbox (cluster-wide objects such as nodes), and the node
+stop/start drills here must not disturb them. One such sandbox serves every test_notebook_* module.
 
 ``kk_env`` gives each test its own ``$KK_HOME`` and a private copy of the sandbox kubeconfig as
 ``$KUBECONFIG``; ``cluster`` is a connected :class:`~kk_helpers.connect.Cluster` whose default namespace is
