@@ -15,21 +15,12 @@ import time
 from typing import Any, Callable
 
 import pytest
+from waiting import wait_until
 from kubernetes import client, watch
 
 REVISION = "deployment.kubernetes.io/revision"
 
 
-def wait_until(pred: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, what: str = "") -> Any:
-    """Poll ``pred`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or pred}")
-        time.sleep(interval)
 
 
 def apps(api: Any) -> client.AppsV1Api:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from waiting import wait_until
 from kubernetes import client, config, watch
 
 from kk_helpers.sandbox.app import SandboxThread
@@ -23,15 +24,6 @@ from kk_helpers.sandbox.app import SandboxThread
 JOB_NAME = "batch.kubernetes.io/job-name"
 
 
-def wait_until(pred: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or pred}")
-        time.sleep(interval)
 
 
 def batch(api: Any) -> client.BatchV1Api:

@@ -14,20 +14,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from waiting import wait_until
 from kubernetes import client, config
 
 from kk_helpers.sandbox.app import SandboxThread
 
 
-def wait_until(pred: Callable[[], Any], timeout: float = 20.0, interval: float = 0.02, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or pred}")
-        time.sleep(interval)
 
 
 def apps(api: Any) -> client.AppsV1Api:
