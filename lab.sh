@@ -9,4 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# An editable install compiles nothing; byte-compile kk now so every sandbox and notebook kernel loads it fast
+# (it matters where PYTHONDONTWRITEBYTECODE is set: then nothing would ever be cached).
+.venv/bin/python -m compileall -q kk_helpers >/dev/null
 exec .venv/bin/kk lab "$@"
