@@ -10,8 +10,13 @@ annotations and events a real controller writes, and 100 replicas at once.
 
 from __future__ import annotations
 
+import collections
+import json
+import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from typing import Any, Callable
 
 import pytest
@@ -115,7 +120,11 @@ class PodWatch:
 
 @pytest.mark.kubectl
 def test_seed_lab_create_scale_heal_delete(kubectl, api) -> None:
-    """Does the seed lab work: 1/1 Ready, scaled to 4/4 on both workers, a deleted pod replaced, all gone on delete?"""
+    """Does the seed lab work: 1/1 Ready, 4/4 on two workers, a pod replaced, a NodePort over all 4, all gone at the end?
+
+    As on kind: ``expose --type=NodePort --port=80`` answers HTTP 200 on a worker's address, and 20 requests are
+    answered by all four pods (the apache-php page names the pod that served it).
+    """
     k, ns = kubectl, kubectl.namespace
     assert k("create", "deployment", "myd1", "--image=vimal13/apache-webserver-php").stdout.strip() == \
         "deployment.apps/myd1 created"
@@ -144,9 +153,50 @@ def test_seed_lab_create_scale_heal_delete(kubectl, api) -> None:
     assert ("SuccessfulCreate", f"Created pod: {(names - {p.metadata.name for p in pods}).pop()}") in \
         events(api, ns, rs_name)
 
+    assert k("expose", "deployment", "myd1", "--type=NodePort", "--port=80").stdout.strip() == \
+        "service/myd1 exposed"
+    answered = requests_answered_by(api, ns, "myd1", 4, 20)
+    assert set(answered) == {p.metadata.name for p in live_pods(api, ns, "app=myd1")}, answered
+    assert len(answered) == 4 and sum(answered.values()) == 20
+
     k("delete", "deployment", "myd1")
     wait_until(lambda: not apps(api).list_namespaced_replica_set(ns).items, what="replica sets gone")
     wait_until(lambda: not core(api).list_namespaced_pod(ns).items, what="pods gone")
+
+
+def node_port_url(api: Any, ns: str, service: str, node: str) -> str:
+    """``http://<node-ip>:<nodePort>``, or the remapped URL the proxy published if that port was taken."""
+    svc = core(api).read_namespaced_service(service, ns)
+    port = svc.spec.ports[0].node_port
+    urls = json.loads((svc.metadata.annotations or {}).get("sandbox.kk.dev/node-port-urls") or "{}")
+    if str(port) in urls:
+        return str(urls[str(port)][node])
+    ip = next(a.address for a in core(api).read_node(node).status.addresses if a.type == "InternalIP")
+    return f"http://{ip}:{port}"
+
+
+def requests_answered_by(api: Any, ns: str, service: str, endpoints: int, n: int) -> collections.Counter[str]:
+    """Once ``endpoints`` pods are ready behind it, send ``n`` requests to the NodePort; count who answered."""
+    wait_until(lambda: len([a for s in core(api).read_namespaced_endpoints(service, ns).subsets or []
+                            for a in s.addresses or []]) == endpoints, what=f"{endpoints} ready endpoints")
+
+    def first() -> tuple[int, str] | None:
+        try:
+            with urllib.request.urlopen(node_port_url(api, ns, service, "kk-worker"), timeout=5) as resp:
+                return resp.status, resp.read().decode()
+        except (urllib.error.URLError, ConnectionError):
+            return None  # the node port listener opens asynchronously
+    status, _ = wait_until(first, what="the node port to answer")
+    assert status == 200
+    seen: collections.Counter[str] = collections.Counter()
+    for _ in range(n):
+        with urllib.request.urlopen(node_port_url(api, ns, service, "kk-worker"), timeout=5) as resp:
+            assert resp.status == 200
+            body = resp.read().decode()
+        match = re.search(rf"({re.escape(service)}-[a-z0-9]+-[a-z0-9]{{5}})", body)
+        assert match, body
+        seen[match.group(1)] += 1
+    return seen
 
 
 # -- rolling updates ---------------------------------------------------------------------------

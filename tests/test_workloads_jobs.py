@@ -5,15 +5,18 @@ Jobs through the official client and kubectl: completions with bounded paralleli
 Indexed completion, TTL after finished, and the exact status, conditions, labels,
 finalizers and events. CronJobs in a sandbox of their own whose controller clock the
 test moves forward (``manager.clock``), so a ``* * * * *`` schedule fires without
-waiting a minute: job names and annotations, history limits, Forbid and Replace.
+waiting a minute: job names and annotations, history limits, Forbid and Replace,
+``@every`` and descriptor schedules in a time zone, and the schedules the API rejects.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from waiting import wait_until
@@ -338,3 +341,62 @@ def test_cronjob_suspend_and_time_zone(clocked) -> None:
     job = wait_until(lambda: bapi.list_namespaced_job("default", label_selector="from=tz").items)[0]
     assert job.metadata.annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"].endswith("+05:30")
     assert not bapi.list_namespaced_job("default", label_selector="from=off").items
+
+
+def test_cronjob_every_duration(clocked) -> None:
+    """Does `@every 2m` start a Job two minutes after creation, then every two minutes after the last schedule?"""
+    sb, api, offset = clocked
+    bapi = batch(api)
+    cj = bapi.create_namespaced_cron_job("default", make_cronjob("evy", schedule="@every 2m"))
+    created = cj.metadata.creation_timestamp.timestamp()
+    advance(sb, offset, 61, "evy")
+    time.sleep(0.3)
+    assert not bapi.list_namespaced_job("default", label_selector="from=evy").items  # one minute: not yet
+    advance(sb, offset, 60, "evy")
+    job = wait_until(lambda: bapi.list_namespaced_job("default", label_selector="from=evy").items)[0]
+    assert job.metadata.name == f"evy-{int((created + 120) // 60)}"
+    cj = wait_until(lambda: (lambda c: c if c.status.last_schedule_time else None)(
+        bapi.read_namespaced_cron_job("evy", "default")))
+    assert cj.status.last_schedule_time.timestamp() == created + 120
+    advance(sb, offset, 120, "evy")
+    names = wait_until(lambda: (lambda js: js if len(js) == 2 else None)(sorted(
+        j.metadata.name for j in bapi.list_namespaced_job("default", label_selector="from=evy").items)))
+    assert names[1] == f"evy-{int((created + 240) // 60)}"
+
+
+def test_cronjob_descriptor_in_time_zone(clocked) -> None:
+    """Does an `@daily` CronJob in a time zone start its Job at that zone's midnight, stamped with its offset?"""
+    sb, api, offset = clocked
+    bapi = batch(api)
+    zone = "Asia/Kolkata"
+    bapi.create_namespaced_cron_job("default", make_cronjob("day", schedule="@daily", timeZone=zone))
+    local = datetime.now(ZoneInfo(zone))
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    advance(sb, offset, midnight.timestamp() - time.time() + 5, "day")
+    job = wait_until(lambda: bapi.list_namespaced_job("default", label_selector="from=day").items)[0]
+    assert job.metadata.name == f"day-{int(midnight.timestamp() // 60)}"
+    assert job.metadata.annotations["batch.kubernetes.io/cronjob-scheduled-timestamp"] == \
+        midnight.isoformat(timespec="seconds")
+
+
+@pytest.mark.kubectl
+@pytest.mark.parametrize(("schedule", "message"), [
+    ("@every 1x", 'failed to parse duration @every 1x: time: unknown unit "x" in duration "1x"'),
+    ("@fortnightly", "unrecognized descriptor: @fortnightly"),
+    ("*/5 * * *", "expected exactly 5 fields, found 4: [*/5 * * *]"),
+])
+def test_kubectl_create_cronjob_rejects_bad_schedules(pinned_kubectl, schedule: str, message: str) -> None:
+    """Does `kubectl create cronjob` with a schedule robfig/cron refuses get the API server's Invalid error?"""
+    r = pinned_kubectl("create", "cronjob", "bad", "--image=busybox:1.36", f"--schedule={schedule}", check=False)
+    assert r.returncode == 1
+    assert f'spec.schedule: Invalid value: "{schedule}": {message}' in r.stderr, r.stderr
+
+
+@pytest.mark.kubectl
+def test_kubectl_create_cronjob_accepts_every_and_descriptors(pinned_kubectl) -> None:
+    """Are `@every 90s` and `@hourly` accepted, and shown as the SCHEDULE by `kubectl get cronjobs`?"""
+    k = pinned_kubectl
+    k("create", "cronjob", "every", "--image=busybox:1.36", "--schedule=@every 90s")
+    k("create", "cronjob", "hourly", "--image=busybox:1.36", "--schedule=@hourly")
+    rows = {line.split()[0]: line for line in k("get", "cronjobs", "--no-headers").stdout.splitlines()}
+    assert "@every 90s" in rows["every"] and "@hourly" in rows["hourly"]

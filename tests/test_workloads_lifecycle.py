@@ -9,6 +9,7 @@ controller whose reconcile raises: the API keeps answering and the controller re
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -224,8 +225,9 @@ def test_restart_right_after_set_image(tmp_path: Path) -> None:
         api.close()
 
 
-def test_failing_reconcile_is_retried_and_api_keeps_answering(sandbox, api, namespace) -> None:
-    """When a controller's reconcile raises, does the API still answer and the controller recover on retry?"""
+def test_failing_reconcile_is_retried_and_api_keeps_answering(sandbox, api, namespace, caplog) -> None:
+    """When a controller's reconcile raises, is it logged, does the API still answer and the controller recover?"""
+    caplog.set_level(logging.ERROR, logger="kk.sandbox.controllers")
     assert sandbox.sandbox is not None
     ctl = next(c for c in sandbox.sandbox.manager.controllers if c.name == "replicaset-controller")
     real = ctl.reconcile
@@ -246,3 +248,36 @@ def test_failing_reconcile_is_retried_and_api_keeps_answering(sandbox, api, name
     finally:
         del ctl.reconcile
     assert len(pod_names(api, namespace)) == 2
+    logged = [r for r in caplog.records
+              if r.name == "kk.sandbox.controllers" and "injected failure" in (r.exc_text or "")]
+    assert logged and logged[0].getMessage().startswith(f"replicaset-controller: reconcile of {namespace}/")
+    assert "failed (attempt 1); retrying" in logged[0].getMessage()
+
+
+def test_crashed_controller_loop_is_logged_and_restarted(sandbox, api, namespace, caplog) -> None:
+    """When a controller's loop itself dies, is it logged and restarted, with the API answering meanwhile?"""
+    caplog.set_level(logging.ERROR, logger="kk.sandbox.controllers")
+    assert sandbox.sandbox is not None
+    ctl = next(c for c in sandbox.sandbox.manager.controllers if c.name == "deployment-controller")
+    real_get = ctl.queue.get
+    crashes: list[float] = []
+
+    async def crashing_get() -> Any:
+        if not crashes:
+            crashes.append(time.monotonic())
+            raise RuntimeError("injected loop crash")
+        return await real_get()
+
+    sandbox.call(lambda: setattr(ctl.queue, "get", crashing_get))
+    try:
+        # the loop is waiting in the real get(); the next key it takes brings it to the crashing one
+        apps(api).create_namespaced_deployment(namespace, deployment("first", 1))
+        wait_until(lambda: crashes, what="the loop to crash")
+        assert core(api).list_namespace().items  # the API answers while the controller restarts
+        wait_until(lambda: ready(api, namespace, "first", 1), what="the restarted loop to finish the first")
+        apps(api).create_namespaced_deployment(namespace, deployment("second", 2))
+        wait_until(lambda: ready(api, namespace, "second", 2), what="the restarted controller to work")
+    finally:
+        sandbox.call(lambda: ctl.queue.__dict__.pop("get", None))
+    crashed = [r for r in caplog.records if r.getMessage() == "deployment-controller crashed; restarting"]
+    assert crashed and "injected loop crash" in (crashed[0].exc_text or "")

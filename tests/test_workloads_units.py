@@ -2,7 +2,8 @@
 
 Checks the pod-template-hash (shape, stability, what it ignores), maxSurge/maxUnavailable
 rounding, the order in which a ReplicaSet picks pods to delete, label selector matching,
-Indexed Job index strings, CronJob schedule parsing and the Deployment condition rules;
+Indexed Job index strings, pod failure policy matching, CronJob schedule parsing (five
+fields, descriptors, ``@every``) and the Deployment condition rules;
 then drives the ReplicaSet controller's reconcile by hand over an in-memory registry, where
 the test alone decides pod phases and readiness (self-healing of a Failed pod, which pod a
 scale-down removes, no extra pods from repeated reconciles).
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import re
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -137,19 +140,98 @@ def test_completed_indexes_round_trip() -> None:
     assert job.format_indexes([7, 1, 3, 4, 5]) == "1,3-5,7"
     assert job.parse_indexes("1,3-5,7") == {1, 3, 4, 5, 7}
     assert job.format_indexes([]) == ""
+    assert job.format_indexes([0, 1, 4, 5, 6]) == "0,1,4-6"  # a pair is listed, as orderedIntervals.String does
+    assert job.parse_indexes("0,1,4-6") == {0, 1, 4, 5, 6}
 
 
-@pytest.mark.parametrize("schedule", ["* * * * *", "@hourly", "@daily", "*/5 1-3 * * MON-FRI", "0 0 1 1 *"])
+def failed_pod(codes: dict[str, int], conditions: tuple[str, ...] = (), init: dict[str, int] | None = None) -> dict:
+    def statuses(c: dict[str, int]) -> list[dict]:
+        return [{"name": n, "state": {"terminated": {"exitCode": code}}} for n, code in c.items()]
+    return {"metadata": {"name": "p", "namespace": "ns"},
+            "status": {"phase": "Failed", "containerStatuses": statuses(codes),
+                       "initContainerStatuses": statuses(init or {}),
+                       "conditions": [{"type": t, "status": "True"} for t in conditions]}}
+
+
+def pfp_job(*rules: dict) -> dict:
+    return {"spec": {"podFailurePolicy": {"rules": list(rules)}}}
+
+
+def test_pod_failure_policy_rules_match_in_order() -> None:
+    """Does the first matching rule decide, with the real FailJob messages and Ignore not counted?"""
+    j = pfp_job({"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+                {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}},
+                {"action": "Count", "onExitCodes": {"operator": "NotIn", "values": [1, 2]}})
+    assert job.match_pod_failure_policy(j, failed_pod({"main": 42}, ("DisruptionTarget",))) == (None, False, "Ignore")
+    assert job.match_pod_failure_policy(j, failed_pod({"side": 1, "main": 42})) == (
+        "Container main for pod ns/p failed with exit code 42 matching FailJob rule at index 1", True, "FailJob")
+    assert job.match_pod_failure_policy(j, failed_pod({"main": 7})) == (None, True, "Count")
+    assert job.match_pod_failure_policy(j, failed_pod({"main": 1})) == (None, True, None)  # no rule: counted
+    assert job.match_pod_failure_policy(j, failed_pod({"main": 0}, init={"main": 42})) == (
+        "Container main for pod ns/p failed with exit code 42 matching FailJob rule at index 1", True, "FailJob")
+    cond = pfp_job({"action": "FailJob", "onPodConditions": [{"type": "ConfigIssue"}]})
+    assert job.match_pod_failure_policy(cond, failed_pod({"main": 1}, ("ConfigIssue",)))[0] == \
+        "Pod ns/p has condition ConfigIssue matching FailJob rule at index 0"
+    assert job.match_pod_failure_policy({"spec": {}}, failed_pod({"main": 1})) == (None, True, None)
+
+
+def test_index_failure_counts_and_failed_index() -> None:
+    """Is an index failed once a counted failure reaches backoffLimitPerIndex, or at once on FailIndex?"""
+    j = {"spec": {"completionMode": "Indexed", "completions": 3, "backoffLimitPerIndex": 1,
+                  "podFailurePolicy": {"rules": [{"action": "FailIndex",
+                                                  "onExitCodes": {"operator": "In", "values": [42]}}]}}}
+    first = failed_pod({"main": 1})
+    first["metadata"]["annotations"] = {job.INDEX_FAILURE_COUNT: "0"}
+    assert not job.is_index_failed(j, first)
+    second = copy.deepcopy(first)
+    second["metadata"]["annotations"][job.INDEX_FAILURE_COUNT] = "1"
+    assert job.is_index_failed(j, second)
+    fail_index = failed_pod({"main": 42})
+    fail_index["metadata"]["annotations"] = {job.INDEX_FAILURE_COUNT: "0"}
+    assert job.is_index_failed(j, fail_index)
+    assert job.index_failure_counts({"metadata": {"annotations": {job.INDEX_FAILURE_COUNT: "x"}}}) == (0, 0)
+
+
+@pytest.mark.parametrize("schedule", ["* * * * *", "@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly",
+                                      "@annually", "*/5 1-3 * * MON-FRI", "0 0 1 1 *", "TZ=UTC * * * * *"])
 def test_schedules_accepted(schedule: str) -> None:
-    """Are five-field expressions and the @ descriptors accepted?"""
-    assert len(cronjob.parse_schedule(schedule).split()) == 5
+    """Are five-field expressions, the @ descriptors and a TZ= prefix accepted as robfig/cron's ParseStandard does?"""
+    parsed = cronjob.parse_schedule(schedule)
+    assert parsed.every is None and parsed.expr is not None and len(parsed.expr.split()) == 5
 
 
-@pytest.mark.parametrize("schedule", ["* * * *", "* * * * * *", "61 * * * *", "@every 1h", "TZ=UTC * * * * *"])
-def test_schedules_rejected(schedule: str) -> None:
-    """Are wrong field counts, out-of-range values and unsupported forms refused?"""
-    with pytest.raises(cronjob.ScheduleError):
+@pytest.mark.parametrize(("schedule", "message"), [
+    ("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
+    ("* * * * * *", "expected exactly 5 fields, found 6: [* * * * * *]"),
+    ("61 * * * *", "end of range (61) above maximum (59): 61"),
+    ("@every 1x", 'failed to parse duration @every 1x: time: unknown unit "x" in duration "1x"'),
+    ("@every", "unrecognized descriptor: @every"),
+    ("@reboot", "unrecognized descriptor: @reboot"),
+])
+def test_schedules_rejected(schedule: str, message: str) -> None:
+    """Are bad field counts, out-of-range values, bad durations and unknown descriptors refused with cron's message?"""
+    with pytest.raises(cronjob.ScheduleError) as err:
         cronjob.parse_schedule(schedule)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(("schedule", "seconds"), [("@every 1h30m", 5400), ("@every 90s", 90), ("@every 1.5m", 90),
+                                                   ("@every 500ms", 1), ("@every 2m0.7s", 120)])
+def test_every_schedules(schedule: str, seconds: int) -> None:
+    """Does `@every` run every whole second of its Go duration (at least 1 s), counted from the start of a second?"""
+    parsed = cronjob.parse_schedule(schedule)
+    assert parsed.every == seconds
+    assert parsed.next(1000.25, timezone.utc) == 1000 + seconds
+
+
+def test_descriptors_follow_the_time_zone() -> None:
+    """Does @daily fire at midnight of spec.timeZone, and @hourly on the hour?"""
+    t = datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc).timestamp()
+    daily = cronjob.parse_schedule("@daily").next(t, ZoneInfo("Asia/Kolkata"))
+    assert datetime.fromtimestamp(daily, ZoneInfo("Asia/Kolkata")).strftime("%d %H:%M") == "02 00:00"
+    assert cronjob.parse_schedule("@hourly").next(t, timezone.utc) == t + 1800
+    weekly = cronjob.parse_schedule("@weekly").next(t, timezone.utc)  # 1 March 2026 is a Sunday
+    assert datetime.fromtimestamp(weekly, timezone.utc).strftime("%a %d %H:%M") == "Sun 08 00:00"
 
 
 def test_condition_update_keeps_transition_time() -> None:

@@ -104,7 +104,8 @@ class Sandbox:
         if self.run_controllers and self.manager is None:
             from .controllers import ControllerManager
 
-            self.manager = ControllerManager(self.registry, mode=self.mode, cluster=self.cluster)
+            self.manager = ControllerManager(self.registry, mode=self.mode, cluster=self.cluster,
+                                             root_ca=self.tls.ca_path.read_text())
             await self.manager.start()
         # Build OpenAPI (and the validation tables) in a thread, so the first apply is fast.
         asyncio.get_running_loop().run_in_executor(None, self.api.warm_openapi)

@@ -23,7 +23,18 @@ INSTALLERS: tuple[str, ...] = ("workloads", "runtime")
 class ControllerManager(ManagerBase):
     """Owns every controller and background service of one sandbox."""
 
-    def __init__(self, registry: Registry, *, mode: str = "fast", cluster: str = "kk") -> None:
+    def __init__(self, registry: Registry, *, mode: str = "fast", cluster: str = "kk",
+                 root_ca: str | None = None) -> None:
+        """Build every controller.
+
+        Args:
+            registry: the sandbox's registry (and through it, its store).
+            mode: ``fast`` or ``realistic`` timing (see :class:`Timing`).
+            cluster: name prefix of the nodes.
+            root_ca: PEM of the CA that signs the API server's certificate, published in every namespace as
+                ``kube-root-ca.crt``; None looks for ``tls/ca.crt`` next to the store's database.
+        """
+        self.root_ca = root_ca
         super().__init__(registry, mode=mode, cluster=cluster)
         self._services: list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]] = []
         self.state: dict[str, Any] = {}

@@ -1,7 +1,10 @@
 """The CronJob controller (pkg/controller/cronjob, ControllerV2).
 
-Parses ``spec.schedule`` (five fields or ``@hourly``/``@daily``/...; ``spec.timeZone``
-as an IANA name) with croniter and starts the Job for the most recent unmet
+Parses ``spec.schedule`` as robfig/cron's ``ParseStandard`` does (five fields; the
+descriptors ``@yearly``/``@annually``, ``@monthly``, ``@weekly``, ``@daily``/``@midnight``,
+``@hourly``; ``@every <Go duration>``, counted from the last schedule time or the
+CronJob's creation; a grandfathered ``TZ=`` prefix), in ``spec.timeZone`` (an IANA
+name; UTC when unset), computes five-field times with croniter, and starts the Job for the most recent unmet
 schedule time, named ``<cronjob>-<scheduled time in minutes since the epoch>`` (the
 name is the lock against starting the same run twice), with the annotation
 ``batch.kubernetes.io/cronjob-scheduled-timestamp`` and a controller
@@ -19,6 +22,8 @@ The clock is :func:`.workloads.now`, so tests move time by setting ``manager.clo
 from __future__ import annotations
 
 import copy
+import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,25 +44,82 @@ SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 DESCRIPTORS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
                "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
 MAX_MISSED = 100
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class ScheduleError(ValueError):
-    """An unparseable schedule."""
+    """An unparseable schedule; ``str()`` is robfig/cron's message."""
 
 
-def parse_schedule(schedule: str) -> str:
-    """A five-field cron expression for ``schedule`` (``cron.ParseStandard`` accepts these)."""
+def go_duration_seconds(text: str) -> float:
+    """Seconds in a Go duration (``90s``, ``1h30m``, ``1.5h``); ScheduleError if ``time.ParseDuration`` refuses it."""
+    s = text.strip()
+    sign = -1.0 if s.startswith("-") else 1.0
+    s = s.lstrip("+-")
+    if s == "0":
+        return 0.0
+    total = 0.0
+    if not s:
+        raise ScheduleError(f'time: invalid duration "{text}"')
+    while s:
+        m = re.match(r"([0-9]*(?:\.[0-9]*)?)([^0-9.]*)", s)
+        number, unit = (m.group(1), m.group(2)) if m else ("", "")
+        if not number or number == ".":
+            raise ScheduleError(f'time: invalid duration "{text}"')
+        if not unit:
+            raise ScheduleError(f'time: missing unit in duration "{text}"')
+        if unit not in _GO_UNITS:
+            raise ScheduleError(f'time: unknown unit "{unit}" in duration "{text}"')
+        total += float(number) * _GO_UNITS[unit]
+        s = s[m.end():]  # type: ignore[union-attr]
+    return sign * total
+
+
+class Schedule:
+    """A parsed ``spec.schedule``: the next activation after a moment, as robfig/cron computes it."""
+
+    def __init__(self, text: str, *, expr: str | None = None, every: float | None = None,
+                 zone: Any = None) -> None:
+        self.text = text
+        self.expr = expr  # five fields (descriptors expanded)
+        self.every = every  # whole seconds, for ``@every <duration>``
+        self.zone = zone  # a ``TZ=`` prefix's zone, which wins over spec.timeZone
+
+    def next(self, after: float, zone: Any) -> float:
+        """The first activation strictly after ``after`` (seconds since the epoch)."""
+        if self.every is not None:
+            # ConstantDelaySchedule: from the start of the current second, plus the delay.
+            return math.floor(after) + self.every
+        start = datetime.fromtimestamp(after, timezone.utc).astimezone(self.zone or zone)
+        return float(croniter(self.expr, start).get_next(datetime).timestamp())
+
+
+def parse_schedule(schedule: str) -> Schedule:
+    """Parse ``schedule`` as ``cron.ParseStandard`` does: five fields, ``@hourly``... or ``@every <duration>``.
+
+    Raises:
+        ScheduleError: with robfig/cron's message (``expected exactly 5 fields, found 4: [* * * *]``...).
+    """
+    from ..validation import CronError, parse_cron
+
+    try:
+        parse_cron(schedule or "")
+    except CronError as err:
+        raise ScheduleError(str(err)) from err
     text = (schedule or "").strip()
+    zone = None
     if text.startswith("TZ=") or text.startswith("CRON_TZ="):
-        raise ScheduleError("TZ in the schedule is not supported here; use spec.timeZone")
-    text = DESCRIPTORS.get(text, text)
-    if text.startswith("@"):
-        raise ScheduleError(f"unrecognized descriptor: {text}")
-    if len(text.split()) != 5:
-        raise ScheduleError(f"expected exactly 5 fields, found {len(text.split())}: {text}")
-    if not croniter.is_valid(text):
+        loc, _, text = text.partition(" ")
+        zone = ZoneInfo(loc.split("=", 1)[1])
+        text = text.strip()
+    if text.startswith("@every "):
+        delay = go_duration_seconds(text[len("@every "):])
+        # Every(): under a second rounds up to one; fractions of a second are dropped.
+        return Schedule(schedule, every=float(max(1, int(delay))), zone=zone)
+    expr = DESCRIPTORS.get(text, text)
+    if not croniter.is_valid(expr):
         raise ScheduleError(f"failed to parse schedule: {text}")
-    return text
+    return Schedule(schedule, expr=expr, zone=zone)
 
 
 def job_finished(job: Obj) -> str | None:
@@ -92,28 +154,29 @@ class CronJobController(Controller):
         name = spec(cj).get("timeZone")
         return ZoneInfo(name) if name else timezone.utc
 
-    def next_time(self, expr: str, zone: Any, after: float) -> float:
-        start = datetime.fromtimestamp(after, timezone.utc).astimezone(zone)
-        return croniter(expr, start).get_next(datetime).timestamp()
+    def most_recent_time(self, cj: Obj, schedule: Schedule, zone: Any, at: float) -> tuple[float | None, int]:
+        """The latest schedule time in (earliest, at], and about how many were missed (``mostRecentScheduleTime``).
 
-    def most_recent_time(self, cj: Obj, expr: str, zone: Any, at: float) -> tuple[float | None, int]:
-        """The latest schedule time in (earliest, at], and how many were missed (``mostRecentScheduleTime``)."""
+        ``earliest`` is the last schedule time, else the creation time, moved up to ``at - startingDeadlineSeconds``.
+        The count of missed times is the controller's estimate from the gap between the first two.
+        """
         earliest = parse_time(status(cj).get("lastScheduleTime")) or parse_time(meta(cj).get("creationTimestamp")) or at
         deadline = spec(cj).get("startingDeadlineSeconds")
         if deadline is not None:
             earliest = max(earliest, at - int(deadline))
-        if earliest > at:
+        t1 = schedule.next(earliest, zone)
+        if t1 > at:
             return None, 0
-        first = self.next_time(expr, zone, earliest)
-        if first > at:
-            return None, 0
-        start = datetime.fromtimestamp(at + 1, timezone.utc).astimezone(zone)
-        latest = croniter(expr, start).get_prev(datetime).timestamp()
-        missed = 1
-        t = first
-        while t < latest and missed <= MAX_MISSED:
-            t = self.next_time(expr, zone, t)
-            missed += 1
+        t2 = schedule.next(t1, zone)
+        if t2 > at:
+            return t1, 1
+        between = max(1, round(t2 - t1))
+        missed = int((at - t1) // between) + 1
+        latest = t1
+        t = schedule.next(t1 + (missed - 2) * between, zone) if missed > 2 else t2
+        while t <= at:
+            latest = t
+            t = schedule.next(t, zone)
         return latest, missed
 
     # -- reconcile -----------------------------------------------------------------------------
@@ -182,14 +245,14 @@ class CronJobController(Controller):
         if spec(cj).get("suspend"):
             return None, False
         try:
-            expr = parse_schedule(spec(cj).get("schedule", ""))
-        except ScheduleError as err:
+            schedule = parse_schedule(spec(cj).get("schedule", ""))
+        except (ScheduleError, ZoneInfoNotFoundError, ValueError) as err:
             self.record(cj, "UnparseableSchedule", f'unparseable schedule: "{spec(cj).get("schedule")}" : {err}',
                         type_="Warning")
             return None, False
         at = self._now()
-        next_in = self.next_time(expr, zone, at) - at + 0.1
-        scheduled, missed = self.most_recent_time(cj, expr, zone, at)
+        next_in = schedule.next(at, zone) - at + 0.1
+        scheduled, missed = self.most_recent_time(cj, schedule, zone, at)
         if scheduled is None:
             return next_in, False
         if missed > MAX_MISSED:
@@ -214,7 +277,7 @@ class CronJobController(Controller):
         if policy == "Replace":
             for ref in list(st.get("active") or []):
                 self.delete_job(cj, ref.get("name", ""), ref.get("uid"))
-        job = self.job_from_template(cj, job_name, scheduled, zone)
+        job = self.job_from_template(cj, job_name, scheduled, schedule.zone or zone)
         ns = meta(cj)["namespace"]
         try:
             created = self.registry.create(JOBS, ns, job, write_options())
@@ -242,7 +305,8 @@ class CronJobController(Controller):
         tmeta = template.get("metadata") or {}
         annotations = dict(tmeta.get("annotations") or {})
         local = datetime.fromtimestamp(scheduled, timezone.utc).astimezone(zone)
-        annotations[SCHEDULED_TIMESTAMP] = (local.strftime("%Y-%m-%dT%H:%M:%SZ") if zone is timezone.utc
+        # Go's RFC 3339: "Z" whenever the zone's offset is zero at that moment, else "+05:30".
+        annotations[SCHEDULED_TIMESTAMP] = (local.strftime("%Y-%m-%dT%H:%M:%SZ") if not local.utcoffset()
                                             else local.isoformat(timespec="seconds"))
         md: dict[str, Any] = {"name": name, "namespace": meta(cj)["namespace"], "annotations": annotations,
                               "ownerReferences": [owner_reference(cj)]}

@@ -39,6 +39,8 @@ from .workloads import (
 
 
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count"
 MAX_PODS_PER_SYNC = 500
 REACHED = "Reached expected number of succeeded pods"
 
@@ -64,6 +66,95 @@ def is_pod_failed(pod: Obj, job: Obj) -> bool:
     return is_deleting(pod) and phase(pod) != "Succeeded"
 
 
+def has_backoff_limit_per_index(job: Obj) -> bool:
+    return is_indexed(job) and spec(job).get("backoffLimitPerIndex") is not None
+
+
+def _matching_exit_code(pod: Obj, requirement: dict[str, Any]) -> dict[str, Any] | None:
+    """The first terminated container (app containers, then init) whose non-zero exit code meets ``requirement``."""
+    values = {int(v) for v in requirement.get("values") or []}
+    operator = requirement.get("operator")
+    wanted = requirement.get("containerName")
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for cs in status(pod).get(key) or []:
+            term = (cs.get("state") or {}).get("terminated")
+            if term is None or (wanted is not None and cs.get("name") != wanted):
+                continue
+            code = int(term.get("exitCode") or 0)
+            if code == 0:
+                continue
+            if (operator == "In" and code in values) or (operator == "NotIn" and code not in values):
+                return {"name": cs.get("name"), "exitCode": code}
+    return None
+
+
+def _matching_condition(pod: Obj, patterns: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for cond in status(pod).get("conditions") or []:
+        for pattern in patterns:
+            if cond.get("type") == pattern.get("type") and cond.get("status") == (pattern.get("status") or "True"):
+                return cond
+    return None
+
+
+def match_pod_failure_policy(job: Obj, pod: Obj) -> tuple[str | None, bool, str | None]:
+    """(FailJob message, whether the failure counts, the matched action) for a failed pod (``matchPodFailurePolicy``).
+
+    Rules are tried in order; the first whose ``onExitCodes`` or ``onPodConditions`` matches decides.
+    ``Ignore`` does not count the failure (towards ``backoffLimit`` nor ``backoffLimitPerIndex``);
+    ``FailJob`` fails the Job with the rule's message; ``FailIndex`` fails the pod's index; ``Count`` is the default.
+    """
+    policy = spec(job).get("podFailurePolicy")
+    if not policy:
+        return None, True, None
+    md = meta(pod)
+    for index, rule in enumerate(policy.get("rules") or []):
+        action = rule.get("action")
+        if rule.get("onExitCodes") is not None:
+            cs = _matching_exit_code(pod, rule["onExitCodes"])
+            if cs is None:
+                continue
+            message = (f"Container {cs['name']} for pod {md.get('namespace')}/{md.get('name')} failed with exit code "
+                       f"{cs['exitCode']} matching {action} rule at index {index}")
+        elif rule.get("onPodConditions") is not None:
+            cond = _matching_condition(pod, rule["onPodConditions"])
+            if cond is None:
+                continue
+            message = (f"Pod {md.get('namespace')}/{md.get('name')} has condition {cond.get('type')} matching "
+                       f"{action} rule at index {index}")
+        else:
+            continue
+        if action == "Ignore":
+            return None, False, action
+        if action in ("FailIndex", "Count"):
+            return None, True, action
+        if action == "FailJob":
+            return message, True, action
+    return None, True, None
+
+
+def index_failure_counts(pod: Obj) -> tuple[int, int]:
+    """(failures, ignored failures) of the pod's index before it, from its annotations (0 when unreadable)."""
+    annotations = meta(pod).get("annotations") or {}
+    out = []
+    for key in (INDEX_FAILURE_COUNT, INDEX_IGNORED_FAILURE_COUNT):
+        try:
+            value = int(annotations.get(key, "0"))
+        except ValueError:
+            value = 0
+        out.append(value if 0 <= value <= 2 ** 31 - 1 else 0)
+    return out[0], out[1]
+
+
+def is_index_failed(job: Obj, pod: Obj) -> bool:
+    """Does this failed pod use up its index: a FailIndex rule, or a counted failure beyond backoffLimitPerIndex?"""
+    if not is_pod_failed(pod, job):
+        return False
+    _, counts, action = match_pod_failure_policy(job, pod)
+    if action == "FailIndex":
+        return True
+    return counts and index_failure_counts(pod)[0] >= int(spec(job).get("backoffLimitPerIndex") or 0)
+
+
 def finished_condition(job: Obj) -> dict[str, Any] | None:
     for c in status(job).get("conditions") or []:
         if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
@@ -87,7 +178,7 @@ def completion_index(pod: Obj) -> int | None:
 
 
 def format_indexes(indexes: Iterable[int]) -> str:
-    """``1,3-5,7``: completed indexes as the controller writes them."""
+    """``1,3-5,7`` (and ``1,2`` for a pair): indexes as the controller writes them."""
     out: list[str] = []
     items = sorted(set(indexes))
     i = 0
@@ -95,7 +186,12 @@ def format_indexes(indexes: Iterable[int]) -> str:
         j = i
         while j + 1 < len(items) and items[j + 1] == items[j] + 1:
             j += 1
-        out.append(str(items[i]) if i == j else f"{items[i]}-{items[j]}")
+        if i == j:
+            out.append(str(items[i]))
+        elif j == i + 1:
+            out.append(f"{items[i]},{items[j]}")  # two in a row are listed, not a range
+        else:
+            out.append(f"{items[i]}-{items[j]}")
         i = j + 1
     return ",".join(out)
 
@@ -198,14 +294,16 @@ class JobController(Controller):
                       and is_pod_failed(p, job)]
         vanished_s = sum(1 for o in vanished.values() if o == "succeeded")
         vanished_f = len(vanished) - vanished_s
+        counted_failed = [p for p in new_failed if match_pod_failure_policy(job, p)[1]]
         succeeded = int(st.get("succeeded") or 0) + len(new_succeeded) + len(unc_succeeded) + vanished_s
-        failed = int(st.get("failed") or 0) + len(new_failed) + len(unc_failed) + vanished_f
+        failed = int(st.get("failed") or 0) + len(counted_failed) + len(unc_failed) + vanished_f
         self._record_backoff(uid, new_succeeded, new_failed, vanished_f, at)
 
         if st.get("startTime") is None and not suspended:
             st["startTime"] = timestamp(at)
 
         succeeded_indexes: set[int] = set()
+        failed_indexes: set[int] | None = None
         if is_indexed(job):
             completions = int(spec(job).get("completions") or 0)
             succeeded_indexes = parse_indexes(st.get("completedIndexes"))
@@ -214,6 +312,8 @@ class JobController(Controller):
                 if phase(p) == "Succeeded" and ix is not None and 0 <= ix < completions:
                     succeeded_indexes.add(ix)
             succeeded = len(succeeded_indexes)
+            if has_backoff_limit_per_index(job):
+                failed_indexes = self.failed_indexes(job, pods)
 
         backoff_limit = int(spec(job).get("backoffLimit", 6) if spec(job).get("backoffLimit") is not None else 6)
         finished: dict[str, Any] | None = None
@@ -227,6 +327,10 @@ class JobController(Controller):
                 finished = {"type": "FailureTarget", "reason": target.get("reason", ""),
                             "message": target.get("message", ""), "new": False}
         if finished is None:
+            message = self.fail_job_message(job, pods)
+            if message is not None:
+                finished = {"type": "FailureTarget", "reason": "PodFailurePolicy", "message": message, "new": True}
+        if finished is None:
             if failed > backoff_limit or self.past_backoff_limit_on_failure(job, pods, backoff_limit):
                 finished = {"type": "FailureTarget", "reason": "BackoffLimitExceeded",
                             "message": "Job has reached the specified backoff limit", "new": True}
@@ -236,6 +340,14 @@ class JobController(Controller):
             elif spec(job).get("activeDeadlineSeconds") is not None and not suspended:
                 started = parse_time(st.get("startTime")) or at
                 self.requeue_after(key_of(job), started + int(spec(job)["activeDeadlineSeconds"]) - at + 0.5)
+        if finished is None and failed_indexes is not None:
+            max_failed = spec(job).get("maxFailedIndexes")
+            if max_failed is not None and len(failed_indexes) > int(max_failed):
+                finished = {"type": "FailureTarget", "reason": "MaxFailedIndexesExceeded",
+                            "message": "Job has exceeded the specified maximal number of failed indexes", "new": True}
+            elif failed_indexes and len(failed_indexes) + len(succeeded_indexes) >= int(spec(job)["completions"]):
+                finished = {"type": "FailureTarget", "reason": "FailedIndexes", "message": "Job has failed indexes",
+                            "new": True}
 
         ready = sum(1 for p in active_pods if is_pod_ready(p))
         active = len(active_pods)
@@ -247,8 +359,8 @@ class JobController(Controller):
                 terminating += deleted
         else:
             if not is_deleting(job):
-                active, terminating, ready = self.manage_job(job, active_pods, succeeded, succeeded_indexes,
-                                                             terminating, ready, at)
+                active, terminating, ready = self.manage_job(job, pods, active_pods, succeeded, succeeded_indexes,
+                                                             failed_indexes, terminating, ready, at)
             completions = spec(job).get("completions")
             if completions is None:
                 complete = succeeded > 0 and active == 0
@@ -263,7 +375,7 @@ class JobController(Controller):
         st["active"] = active
         st["ready"] = ready
         st["terminating"] = terminating
-        self.track_and_remove_finalizers(job, pods, finished, succeeded_indexes, at)
+        self.track_and_remove_finalizers(job, pods, finished, succeeded_indexes, failed_indexes, at)
 
     # -- failures ------------------------------------------------------------------------------
 
@@ -297,6 +409,62 @@ class JobController(Controller):
         return max(0.0, delay - (at - last))
 
     @staticmethod
+    def fail_job_message(job: Obj, pods: list[Obj]) -> str | None:
+        """The message of the first failed pod that matches a FailJob rule (``getFailJobMessage``)."""
+        if not spec(job).get("podFailurePolicy"):
+            return None
+        for p in pods:
+            if is_pod_failed(p, job):
+                message, _, _ = match_pod_failure_policy(job, p)
+                if message is not None:
+                    return message
+        return None
+
+    @staticmethod
+    def failed_indexes(job: Obj, pods: list[Obj]) -> set[int]:
+        """``status.failedIndexes`` plus the indexes whose not-yet-counted pod used them up."""
+        completions = int(spec(job).get("completions") or 0)
+        result = {i for i in parse_indexes(status(job).get("failedIndexes")) if i < completions}
+        for p in pods:
+            ix = completion_index(p)
+            if ix is not None and 0 <= ix < completions and has_tracking_finalizer(p) and is_index_failed(job, p):
+                result.add(ix)
+        return result
+
+    def last_failed_pods(self, job: Obj, pods: list[Obj]) -> dict[int, Obj]:
+        """Per index, its latest failed pod (most failures so far, then the latest end): what a new pod replaces."""
+        last: dict[int, Obj] = {}
+        for p in pods:
+            ix = completion_index(p)
+            if ix is None or not is_pod_failed(p, job):
+                continue
+            prev = last.get(ix)
+            rank = (sum(index_failure_counts(p)), self._finish_time(p) or 0.0)
+            if prev is None or rank >= (sum(index_failure_counts(prev)), self._finish_time(prev) or 0.0):
+                last[ix] = p
+        return last
+
+    def new_index_failure_counts(self, job: Obj, replaced: Obj | None) -> tuple[int, int]:
+        """The failure annotations of a pod that replaces ``replaced`` (``getNewIndexFailureCounts``)."""
+        if replaced is None:
+            return 0, 0
+        count, ignored = index_failure_counts(replaced)
+        if match_pod_failure_policy(job, replaced)[1]:
+            return count + 1, ignored
+        return count, ignored + 1
+
+    def index_backoff_remaining(self, job: Obj, replaced: Obj | None, at: float) -> float:
+        """Seconds before an index whose pod ``replaced`` failed may run again (the per-index back-off)."""
+        if replaced is None:
+            return 0.0
+        failures = sum(index_failure_counts(replaced)) + 1
+        fast = self.timing.mode == "fast"
+        base = self.timing.backoff_base if fast else 10.0
+        cap = self.timing.backoff_cap if fast else 360.0
+        finished = self._finish_time(replaced) or at
+        return max(0.0, min(base * 2 ** (failures - 1), cap) - (at - finished))
+
+    @staticmethod
     def past_backoff_limit_on_failure(job: Obj, pods: list[Obj], limit: int) -> bool:
         template = spec(job).get("template") or {}
         if (template.get("spec") or {}).get("restartPolicy") != "OnFailure":
@@ -318,8 +486,9 @@ class JobController(Controller):
 
     # -- pods ----------------------------------------------------------------------------------
 
-    def manage_job(self, job: Obj, active_pods: list[Obj], succeeded: int, succeeded_indexes: set[int],
-                   terminating: int, ready: int, at: float) -> tuple[int, int, int]:
+    def manage_job(self, job: Obj, pods: list[Obj], active_pods: list[Obj], succeeded: int,
+                   succeeded_indexes: set[int], failed_indexes: set[int] | None, terminating: int, ready: int,
+                   at: float) -> tuple[int, int, int]:
         """Create or delete pods towards the wanted number of active pods; returns (active, terminating, ready)."""
         active = len(active_pods)
         parallelism = int(spec(job).get("parallelism", 1) if spec(job).get("parallelism") is not None else 1)
@@ -346,18 +515,32 @@ class JobController(Controller):
         diff = want - pending - active
         if diff <= 0:
             return active, terminating, ready
-        wait = self.backoff_remaining(meta(job)["uid"], at)
+        per_index = failed_indexes is not None
+        wait = 0.0 if per_index else self.backoff_remaining(meta(job)["uid"], at)
         if wait > 0:
             self.requeue_after(key_of(job), wait)
             return active, terminating, ready
         diff = min(diff, MAX_PODS_PER_SYNC)
         indexes: list[int | None] = [None] * diff
+        replaced: dict[int, Obj] = {}
         if is_indexed(job):
             taken = {completion_index(p) for p in active_pods}
-            free = [i for i in range(int(completions or 0)) if i not in succeeded_indexes and i not in taken]
+            if only_replace_failed(job):
+                taken |= {completion_index(p) for p in pods
+                          if is_deleting(p) and phase(p) not in ("Succeeded", "Failed")}
+            done = succeeded_indexes | (failed_indexes or set())
+            free = [i for i in range(int(completions or 0)) if i not in done and i not in taken]
             indexes = list(free[:diff])
+            if per_index:
+                replaced = self.last_failed_pods(job, pods)
+                waits = {ix: self.index_backoff_remaining(job, replaced.get(ix), at) for ix in free[:diff]}
+                now_ok: list[int | None] = [ix for ix in free[:diff] if waits[ix] <= 0]
+                if not now_ok and waits:
+                    self.requeue_after(key_of(job), min(waits.values()))
+                indexes = now_ok
         for ix in indexes:
-            body = self.pod_for(job, ix)
+            counts = self.new_index_failure_counts(job, replaced.get(ix)) if per_index and ix is not None else None
+            body = self.pod_for(job, ix, counts)
             try:
                 pod = self.registry.create(PODS, meta(job)["namespace"], body, write_options())
             except errors.APIError as err:
@@ -383,7 +566,7 @@ class JobController(Controller):
                 seen.add(ix)
         return surplus
 
-    def pod_for(self, job: Obj, index: int | None) -> Obj:
+    def pod_for(self, job: Obj, index: int | None, failure_counts: tuple[int, int] | None = None) -> Obj:
         name = meta(job)["name"]
         template = copy.deepcopy(spec(job).get("template") or {})
         labels = template.setdefault("metadata", {}).setdefault("labels", {})
@@ -393,7 +576,12 @@ class JobController(Controller):
             labels.setdefault(k, v)
         generate = f"{name}-"
         if index is not None:
-            template["metadata"].setdefault("annotations", {})[COMPLETION_INDEX] = str(index)
+            annotations = template["metadata"].setdefault("annotations", {})
+            annotations[COMPLETION_INDEX] = str(index)
+            if failure_counts is not None:
+                annotations[INDEX_FAILURE_COUNT] = str(failure_counts[0])
+                if failure_counts[1] > 0:
+                    annotations[INDEX_IGNORED_FAILURE_COUNT] = str(failure_counts[1])
             labels[COMPLETION_INDEX] = str(index)
             generate = f"{name}-{index}-"
             pspec = template.setdefault("spec", {})
@@ -475,7 +663,8 @@ class JobController(Controller):
                       "reason": reason, "message": message})
 
     def track_and_remove_finalizers(self, job: Obj, pods: list[Obj], finished: dict[str, Any] | None,
-                                    succeeded_indexes: set[int], at: float) -> None:
+                                    succeeded_indexes: set[int], failed_indexes: set[int] | None,
+                                    at: float) -> None:
         """Record finished pods as uncounted, flush, drop their finalizers, count them, then finish the Job."""
         st = job["status"]
         uid = meta(job)["uid"]
@@ -496,11 +685,13 @@ class JobController(Controller):
             if phase(pod) == "Succeeded" and pod_uid not in unc_f:
                 if not is_indexed(job) and pod_uid not in unc_s:
                     unc_s.append(pod_uid)
-            elif (failed or failing) and pod_uid not in unc_f:
-                unc_f.append(pod_uid)
+            elif (failed or failing) and pod_uid not in unc_f and match_pod_failure_policy(job, pod)[1]:
+                unc_f.append(pod_uid)  # a failure an Ignore rule matched is not counted
         if is_indexed(job):
             st["completedIndexes"] = format_indexes(succeeded_indexes)
             st["succeeded"] = len(succeeded_indexes)
+            if failed_indexes is not None:
+                st["failedIndexes"] = format_indexes(failed_indexes)
         final: dict[str, Any] | None = None
         if finished is not None:
             if finished["new"]:

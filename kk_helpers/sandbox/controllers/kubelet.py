@@ -11,6 +11,10 @@ Image pull failures go ``ErrImagePull`` -> ``ImagePullBackOff`` with growing
 back-off; bad env references give ``CreateContainerConfigError``; probes
 (httpGet, tcpSocket, exec, grpc) run against the emulated programs.
 
+A pod whose phase was made ``Succeeded`` or ``Failed`` from outside (the status
+subresource) stays terminal: its containers are stopped (``Killing``) and the
+kubelet never writes a non-terminal phase over a terminal one.
+
 A pod with a ``deletionTimestamp`` gets ``Killing`` events, its containers stop
 after ``min(grace period, timing.grace_cap)``, its terminal status is written
 and the kubelet's final delete removes it. Pods of a stopped node are left
@@ -155,6 +159,9 @@ class Kubelet(Controller):
             self._terminate(key, pod, ps, now)
             return
         if ps.done:
+            return
+        if phase in ("Succeeded", "Failed"):
+            self._stop_terminal(pod, ps, now)  # set from outside (the status subresource): it stays terminal
             return
         self._check_spec_changes(pod, ps, now)
         deadline = self._sync(pod, ps, node, now)
@@ -825,6 +832,21 @@ class Kubelet(Controller):
         self._finish(pod)
         self.rt.forget(key, ps.uid)
 
+    def _stop_terminal(self, pod: Obj, ps: PodState, now: float) -> None:
+        """Stop what still runs of a pod whose phase someone else made terminal; the phase is kept.
+
+        A real kubelet never turns a Succeeded or Failed pod back into a running one: it kills the
+        containers and reports them terminated, and the status manager refuses a non-terminal phase.
+        """
+        for cs in ps.containers.values():
+            if cs.stage == "running":
+                self.record_pod(pod, "Killing", f"Stopping container {cs.name}")
+                if cs.process is not None:
+                    cs.process.advance(now)
+                self._stop_final(cs, now, 0 if self._is_server(cs) else 137)
+        ps.done = True
+        self._write_status(pod, ps, now, final=True)
+
     @staticmethod
     def _stop_final(cs: ContainerState, now: float, code: int) -> None:
         cs.finished_at = now
@@ -921,6 +943,8 @@ class Kubelet(Controller):
         old_status = current.get("status") or {}
         status: Obj = {k: v for k, v in old_status.items()}
         phase = self._phase(current, ps)
+        if old_status.get("phase") in ("Succeeded", "Failed"):
+            phase = old_status["phase"]  # terminal is for ever (the status manager refuses the way back)
         if final and phase not in ("Succeeded", "Failed"):
             app = [ps.containers[n] for n in ps.app_names]
             if app and all(cs.stage == "done" for cs in app):

@@ -11,10 +11,15 @@
   each pod's ``tolerationSeconds`` for that taint - capped at
   ``timing.node_eviction``, and ``timing.node_eviction`` when the pod has no
   such toleration (the API server's admission adds one of 300 s on a real
-  cluster) - the pods are deleted. With the kubelet down they stay
-  ``Terminating`` until the node comes back, as on a real cluster; their
-  ReplicaSets have already replaced them elsewhere. Removing the annotation
-  brings the node back ``Ready`` and lifts the taints.
+  cluster) - the pods are deleted. With the kubelet down nobody confirms the
+  deletion, so they stay ``Terminating`` until the node comes back, as on a
+  real cluster (``kubectl delete --force`` is the way out there too). Their
+  ReplicaSets do not wait: a pod with a ``deletionTimestamp`` no longer counts,
+  so replacements run on the other nodes at once and the ReplicaSet and
+  Deployment report the full count (``4/4``) while the old pods are still
+  listed as ``Terminating`` (tests/test_controllers_runtime.py checks this).
+  Removing the annotation brings the node back ``Ready``, lifts the taints,
+  and its kubelet finishes the pending deletions.
 * Pods bound to a node that no longer exists are deleted (the pod GC).
 
 Nothing here polls: eviction deadlines are ``requeue_after`` timers.

@@ -7,7 +7,8 @@
 * :mod:`.job` and :mod:`.cronjob` - Jobs run pods to completion, CronJobs start Jobs on a schedule;
 * :mod:`.gc` - the garbage collector (ownerReferences: background, foreground, orphan);
 * :mod:`.namespace` - namespace deletion empties the namespace, then drops the ``kubernetes`` finalizer;
-* :mod:`.serviceaccount` - a ``default`` ServiceAccount in every namespace.
+* :mod:`.serviceaccount` - a ``default`` ServiceAccount in every namespace;
+* :mod:`.rootca` - the ``kube-root-ca.crt`` ConfigMap (the sandbox CA) in every namespace.
 
 The helpers below are the small vocabulary those modules share: owner references, label
 selectors, pod states and timestamps. Controllers read the store directly; the store is
@@ -47,10 +48,11 @@ def install(manager: Any) -> None:
     from .job import JobController
     from .namespace import NamespaceController
     from .replicaset import ReplicaSetController
+    from .rootca import RootCAPublisher
     from .serviceaccount import ServiceAccountController
 
     for cls in (DeploymentController, ReplicaSetController, JobController, CronJobController,
-                GarbageCollector, NamespaceController, ServiceAccountController):
+                GarbageCollector, NamespaceController, ServiceAccountController, RootCAPublisher):
         manager.add(cls(manager))
 
 
