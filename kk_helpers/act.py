@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import reprs
+from .reprs import Progress  # re-exported: kk_helpers.act.Progress
 from .connect import Cluster, current
 from .errors import KKError
 from .helpers import Resource, get, get_object, kind_info, list_objects
@@ -34,49 +35,6 @@ class WaitTimeout(KKError, TimeoutError):
 
 
 Condition = Callable[[], Any]
-
-
-class Progress:
-    """A progress bar for a bounded wait: ipywidgets when a frontend listens, nothing otherwise.
-
-    Args:
-        description: what is awaited.
-        total: seconds until the timeout.
-        live: force the widget on or off; default :func:`kk_helpers.reprs.live_frontend`.
-    """
-
-    def __init__(self, description: str, total: float, *, live: bool | None = None) -> None:
-        self.description = description
-        self.total = total
-        self.live = reprs.live_frontend() if live is None else live
-        self._box: Any = None
-        self._bar: Any = None
-        self._label: Any = None
-        if self.live:
-            import ipywidgets as w
-            from IPython.display import display
-
-            self._bar = w.FloatProgress(value=0.0, min=0.0, max=max(total, 0.001), description="waiting",
-                                        layout=w.Layout(width="40%"))
-            self._label = w.HTML()
-            self._box = w.HBox([self._bar, self._label])
-            self.update(0.0)
-            display(self._box)
-
-    def update(self, elapsed: float, status: str = "") -> None:
-        """Move the bar; ``status`` is what is seen now."""
-        if self._bar is not None:
-            self._bar.value = min(elapsed, self.total)
-            self._label.value = (f"<span style='color:#555'>{escape(self.description)}"
-                                 f"{' — ' + escape(status) if status else ''}</span>")
-
-    def close(self) -> None:
-        """Remove the bar."""
-        if self._box is not None:
-            self._box.close()
-            self._bar.close()
-            self._label.close()
-            self._box = None
 
 
 def _evaluate(condition: Condition) -> tuple[bool, str, Any]:
@@ -116,7 +74,7 @@ def wait_for(condition: Condition | str, description: str | None = None, *, time
         condition, hint = condition_for(phrase, namespace=namespace, cluster=cluster)
         description = description or phrase
     description = description or str(getattr(condition, "__name__", "the condition"))
-    progress = Progress(description, timeout, live=live)
+    progress = Progress(description, timeout, live=live, show_now=False)  # shown once a look is not done
     start = time.monotonic()
     status = ""
     try:
@@ -124,14 +82,17 @@ def wait_for(condition: Condition | str, description: str | None = None, *, time
             done, status, value = _evaluate(condition)
             elapsed = time.monotonic() - start
             if done:
+                progress.finish(True)
                 return value
             if elapsed >= timeout:
                 break
             progress.update(elapsed, status)
             time.sleep(min(interval, max(0.0, timeout - elapsed)))
-    finally:
-        progress.close()
+    except BaseException as err:  # a cluster error, or the learner interrupting the kernel
+        progress.finish(False, str(err) or type(err).__name__)
+        raise
     seen = f"; last seen: {status}" if status else ""
+    progress.finish(False, f"gave up after {timeout:g} s{seen}")
     raise WaitTimeout(f"gave up after {timeout:g} s waiting for {description}{seen}"
                       + (f" — {hint}" if hint else ""))
 

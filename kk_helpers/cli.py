@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .errors import KKError
 
@@ -34,7 +35,8 @@ class Backend(str, Enum):
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+    # Text, not markup: a message may hold [brackets]; soft wrap keeps paths and commands whole for copy-paste.
+    console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
     raise typer.Exit(1)
 
 

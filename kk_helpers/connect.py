@@ -163,7 +163,7 @@ class Cluster:
     def _repr_html_(self) -> str:
         from html import escape
 
-        return (f"<div style='font-family:monospace'>🟢 <b>{escape(self.context)}</b> "
+        return (f"<div class='kk-cluster' style='font-family:monospace'><span style='color:#2e7d32'>●</span> <b>{escape(self.context)}</b> "
                 f"<span style='color:#666'>({escape(self.backend)}, Kubernetes {escape(self.version)}, "
                 f"{escape(self.server)}, namespace {escape(self.namespace)})</span></div>")
 

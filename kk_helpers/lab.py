@@ -226,6 +226,10 @@ class Lab:
         kubeconfig_path: the lab kubeconfig ``KUBECONFIG`` points at.
         spec: the lab's checks, setup and steps (None for a lab without checks).
         source_kubeconfig: the kubeconfig the lab's was made from (it may hold more contexts).
+
+    Shortcuts to the official client on the lab's cluster: :attr:`core` (CoreV1Api), :attr:`apps`
+    (AppsV1Api), :attr:`batch` (BatchV1Api), and :attr:`backend` (``sandbox``, ``kind`` or ``shared``);
+    ``lab.core`` is ``lab.cluster.core``.
     """
 
     def __init__(self, name: str, cluster: Cluster, namespace: str, kubeconfig_path: Path,
@@ -237,6 +241,34 @@ class Lab:
         self.namespace = namespace
         self.kubeconfig_path = kubeconfig_path
         self.spec = spec
+
+    # -- shortcuts to the lab's cluster (``lab.core`` is ``lab.cluster.core``) --------------------------
+
+    @property
+    def core(self) -> Any:
+        """``kubernetes.client.CoreV1Api`` on the lab's cluster (pods, services, namespaces, nodes, events).
+
+        Example: ``lab.core.list_namespaced_pod(lab.namespace)``.
+        """
+        return self.cluster.core
+
+    @property
+    def apps(self) -> Any:
+        """``kubernetes.client.AppsV1Api`` on the lab's cluster (deployments, replica sets).
+
+        Example: ``lab.apps.read_namespaced_deployment("myd1", lab.namespace)``.
+        """
+        return self.cluster.apps
+
+    @property
+    def batch(self) -> Any:
+        """``kubernetes.client.BatchV1Api`` on the lab's cluster (jobs, cron jobs)."""
+        return self.cluster.batch
+
+    @property
+    def backend(self) -> str:
+        """Which kind of cluster the lab runs on: ``sandbox``, ``kind`` or ``shared`` (a class cluster)."""
+        return self.cluster.backend
 
     @property
     def tasks(self) -> list[str]:
@@ -313,7 +345,8 @@ class Lab:
 
     def _repr_html_(self) -> str:
         tasks = " ".join(f"<code>{escape(t)}</code>" for t in self.tasks) or "none"
-        return (f"<div style='border-left:4px solid #1565c0;padding:4px 10px'><b>Lab {escape(self.name)}</b> — "
+        return (f"<div class='kk-lab' style='border-left:4px solid #1565c0;padding:4px 10px'><b>Lab "
+                f"{escape(self.name)}</b> — "
                 f"namespace <code>{escape(self.namespace)}</code> on <code>{escape(self.cluster.context)}</code> "
                 f"({escape(self.cluster.backend)})<br><span style='color:#666'>tasks: {tasks}</span></div>")
 

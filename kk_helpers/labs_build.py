@@ -21,10 +21,18 @@ Source format (a lab is Markdown, so it reads well on its own)
       - nothing: an ordinary cell the learner may change (explore, re-run);
       - ``locked``: read-only code (setup, demonstrations that must run as written);
       - ``answer id=<grade_id>``: an autograded answer (``### BEGIN SOLUTION`` / ``### END SOLUTION``);
-      - ``test id=<grade_id> points=<n>``: an autograder test (``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``).
+      - ``test id=<grade_id>``: an autograder test (``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``).
 
       Other fences (`````py``, `````yaml``, `````console``...) stay inside the Markdown: use `````py`` to show
       Python that should not become a cell.
+
+Points: one source of truth
+    A lab with checks (``kk_helpers/checks/labNN.py``) grades each task in exactly one test cell, whose hidden
+    tests call ``kk.checks.require(lab, "<task>")`` (all or nothing) or, for a task declared ``partial=True``,
+    ``kk.checks.grade(lab, "<task>")`` (partial credit). The cell's nbgrader points are the task's declared
+    points — what ``lab.check()`` and the CheckPanel show — so a test cell needs no ``points=``; one that
+    gives them must agree with the check. A test cell that grades no check, and every test cell of a lab
+    without checks, gives ``points=<n>``. :func:`check_points` enforces all of this.
 """
 
 from __future__ import annotations
@@ -40,9 +48,12 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import KKError
+
+if TYPE_CHECKING:
+    from .checks.base import LabChecks
 
 #: Folder (inside the solutions folder) holding the Markdown sources of the labs.
 SOURCE_DIR = "_source"
@@ -57,6 +68,10 @@ LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HID
 
 _FENCE = re.compile(r"^```python(?:\s+(?P<rest>.*))?\s*$")
 _ANSWER_MD = re.compile(r"^\+\+\+\s*(?P<rest>.*)$")
+#: A check graded in a hidden test: ``kk.checks.require(lab, "task", ...)`` or ``kk.checks.grade(lab, "task", ...)``.
+_CHECK_CALL = re.compile(r"kk\.checks\.(?P<how>require|grade)\(\s*lab\s*,\s*[\"'](?P<task>[^\"']+)[\"']"
+                         r"(?P<args>[^)]*)\)")
+_OUT_OF = re.compile(r"\bout_of\s*=\s*(?P<value>[0-9.]+)")
 
 
 @dataclass
@@ -123,11 +138,17 @@ def _points(attrs: dict[str, str], where: str) -> float:
     return value
 
 
-def parse_source(text: str, name: str = "lab") -> list[CellSpec]:
+def parse_source(text: str, name: str = "lab", checks: LabChecks | None = None) -> list[CellSpec]:
     """Split a lab source into cells (see the module docstring for the format).
 
+    Args:
+        text: the Markdown source.
+        name: its file name, for error messages.
+        checks: the lab's checks: test cells that grade a check get its points (see :func:`check_points`).
+
     Raises:
-        KKError: an unknown cell kind, a missing id or points, an unclosed fence.
+        KKError: an unknown cell kind, a missing id or points, an unclosed fence, points that disagree with
+            the checks.
     """
     cells: list[CellSpec] = []
     md_lines: list[str] = []
@@ -163,7 +184,7 @@ def parse_source(text: str, name: str = "lab") -> list[CellSpec]:
                 i += 1
             if i >= len(lines):
                 raise KKError(f"{where}: the code cell is never closed with ```")
-            points = _points(attrs, where) if kind == "test" else None
+            points = _points(attrs, where) if kind == "test" and "points" in attrs else None
             cells.append(CellSpec("code", kind, "\n".join(body).strip("\n"), attrs.get("id", ""), points, i + 1))
             md_kind, md_attrs, md_start = "locked", {}, i + 2
         elif brk:
@@ -178,7 +199,76 @@ def parse_source(text: str, name: str = "lab") -> list[CellSpec]:
         i += 1
     flush_markdown()
     _assign_ids(cells, name)
+    check_points(cells, name, checks)
     return cells
+
+
+def graded_checks(source: str) -> list[tuple[str, str, float | None]]:
+    """The checks a test cell's hidden tests grade: ``(task, "require" or "grade", out_of or None)`` per call."""
+    hidden = source.partition("### BEGIN HIDDEN TESTS")[2].partition("### END HIDDEN TESTS")[0]
+    found = []
+    for m in _CHECK_CALL.finditer(hidden):
+        out_of = _OUT_OF.search(m.group("args"))
+        found.append((m.group("task"), m.group("how"), float(out_of.group("value")) if out_of else None))
+    return found
+
+
+def check_points(cells: list[CellSpec], name: str, checks: LabChecks | None) -> None:
+    """Give every test cell its points from the check it grades, and refuse what would make them disagree.
+
+    With ``checks``: each test cell grades exactly one task of the lab, each task is graded by exactly one
+    cell, a ``partial=True`` task through ``kk.checks.grade`` and any other through ``kk.checks.require``;
+    a ``points=`` or ``out_of=`` written in the source must equal the task's points. Without: every test
+    cell gives ``points=``.
+
+    Raises:
+        KKError: naming the line of the source and the fix.
+    """
+    graded_by: dict[str, CellSpec] = {}
+    for cell in cells:
+        if cell.kind != "test":
+            continue
+        where = f"{name}:{cell.line}"
+        calls = graded_checks(cell.source) if checks is not None else []
+        if checks is None or not calls:
+            if checks is not None:
+                raise KKError(f"{where}: test cell {cell.grade_id} grades no check: its hidden tests must call "
+                              f"kk.checks.require(lab, \"<task>\") for one task of lab {checks.number} "
+                              f"({', '.join(checks.tasks)})")
+            if cell.points is None:
+                raise KKError(f"{where}: give the cell its points, e.g. points=2")
+            continue
+        tasks = sorted({task for task, _, _ in calls})
+        if len(tasks) > 1:
+            raise KKError(f"{where}: test cell {cell.grade_id} grades {', '.join(tasks)}: grade one check per test "
+                          f"cell (its points are that check's)")
+        try:
+            task = checks.lookup(tasks[0])
+        except KKError as err:
+            raise KKError(f"{where}: {err}") from err
+        if task.name in graded_by:
+            raise KKError(f"{where}: check {task.name!r} is already graded by {graded_by[task.name].grade_id}; "
+                          f"grade each check in one test cell (add a task to kk_helpers/checks/lab{checks.number}.py)")
+        graded_by[task.name] = cell
+        want = "grade" if task.partial else "require"
+        for _, how, out_of in calls:
+            if how != want:
+                kind = "gives partial credit" if task.partial else "is all or nothing"
+                raise KKError(f"{where}: check {task.name!r} {kind}: grade it with "
+                              f"kk.checks.{want}(lab, \"{task.name}\")")
+            if out_of is not None and out_of != task.points:
+                raise KKError(f"{where}: out_of={out_of:g} but check {task.name!r} is worth {task.points:g} points "
+                              f"(kk_helpers/checks/lab{checks.number}.py): drop out_of=")
+        if cell.points is not None and cell.points != task.points:
+            raise KKError(f"{where}: points={cell.points:g} but check {task.name!r} is worth {task.points:g} "
+                          f"points (kk_helpers/checks/lab{checks.number}.py): drop points= from the cell, or "
+                          f"change the check's points")
+        cell.points = task.points
+    if checks is not None:
+        never = [t for t in checks.tasks if t not in graded_by]
+        if never:
+            raise KKError(f"{name}: check(s) {', '.join(never)} of lab {checks.number} are graded by no test cell; "
+                          f"lab.check() would count points nbgrader never gives")
 
 
 def _assign_ids(cells: list[CellSpec], name: str) -> None:
@@ -257,9 +347,16 @@ def source_files(solutions: Path, only: Iterable[str] | None = None) -> list[Pat
     return files
 
 
+def lab_checks(lab: str) -> LabChecks | None:
+    """The checks of a lab (``05-nodeport`` -> ``kk_helpers/checks/lab05.py``), None when it has none."""
+    from .checks.base import checks_for
+
+    return checks_for(lab)
+
+
 def render_source(path: Path) -> Any:
-    """The instructor notebook of one lab source file."""
-    return to_notebook(parse_source(path.read_text(encoding="utf-8"), path.name))
+    """The instructor notebook of one lab source file (test cells get their points from the lab's checks)."""
+    return to_notebook(parse_source(path.read_text(encoding="utf-8"), path.name, lab_checks(path.stem)))
 
 
 def render_sources(solutions: Path, *, only: Iterable[str] | None = None,
@@ -445,5 +542,6 @@ def problems(solutions: Path, labs: Path, *, workdir: Path | None = None) -> lis
     return found
 
 
-__all__ = ["BuildResult", "CellSpec", "build", "comparable", "generate_student", "leaks", "parse_source",
-           "problems", "render_source", "render_sources", "run_nbgrader", "to_notebook"]
+__all__ = ["BuildResult", "CellSpec", "build", "check_points", "comparable", "generate_student", "graded_checks",
+           "lab_checks", "leaks", "parse_source", "problems", "render_source", "render_sources", "run_nbgrader",
+           "to_notebook"]

@@ -7,12 +7,21 @@ helper's output matches what ``!kubectl get`` prints.
 
 :func:`live_frontend` decides whether a widget frontend is listening; without
 one (nbconvert/nbgrader execution, plain Python, ``KK_STATIC=1``) widgets and
-progress bars render static HTML/text and start no thread.
+progress bars render static HTML/text and start no thread. :class:`Progress`,
+the indicator of a bounded wait, is the one ipywidgets object made here.
+
+Marks and symbols are glyphs every ordinary font has (✓ ✗ ●, CSS-drawn dots),
+never colour emoji, which show as empty boxes in a browser without an emoji
+font. Stable elements carry ``kk-*`` CSS classes (``kk-pod kk-pod--Running``,
+``kk-table--Pod``, ``kk-tree``, ``kk-bar``...) and ``data-*`` attributes, for
+instructors' custom CSS and for browser tests; see :mod:`kk_helpers.widgets`.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -98,6 +107,93 @@ def display_or_print(obj: Any) -> None:
         display(obj)
     else:
         print(repr(obj) if not isinstance(obj, str) else obj)
+
+
+class Progress:
+    """The progress indicator of a bounded wait (``kk.wait_for``, a check that polls).
+
+    With a widget frontend, an ipywidgets bar and a label, shown when created (or, with ``show_now=False``,
+    at the first :meth:`update`, so a wait that ends at its first look shows nothing). The wait never
+    closes it: :meth:`finish` leaves it in its final state — a full green bar with ``done in 2.1 s``, or a
+    red one saying why the wait failed — so the cell keeps a record of the wait, and the frontend is never
+    told to close models it may still be drawing (closing them right after a short wait raced JupyterLab's
+    rendering of the box). Without a frontend it shows nothing.
+
+    Class hooks: the box has ``kk-progress`` and, once finished, ``kk-progress--done`` or
+    ``kk-progress--failed``; the label's HTML is a ``kk-progress__label`` span.
+
+    Args:
+        description: what is awaited (``deployment/myd1 ready``).
+        total: seconds until the timeout.
+        live: force the widget on or off; default :func:`live_frontend`.
+        show_now: show the bar at once (else at the first :meth:`update`).
+    """
+
+    def __init__(self, description: str, total: float, *, live: bool | None = None, show_now: bool = True) -> None:
+        self.description = description
+        self.total = total
+        self.live = live_frontend() if live is None else live
+        self.state = "waiting"  # then "done" or "failed"
+        self.text = ""
+        self._started = time.monotonic()
+        self._box: Any = None
+        self._bar: Any = None
+        self._label: Any = None
+        self._closed = False
+        if show_now:
+            self.update(0.0)
+
+    def _show(self) -> None:
+        if not self.live or self._box is not None or self._closed:
+            return
+        import ipywidgets as w
+        from IPython.display import display
+
+        self._bar = w.FloatProgress(value=0.0, min=0.0, max=max(self.total, 0.001), description="waiting",
+                                    layout=w.Layout(width="16em", flex="0 0 auto"))
+        self._label = w.HTML()
+        self._box = w.HBox([self._bar, self._label], layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        self._box.add_class("kk-progress")
+        display(self._box)
+
+    def update(self, elapsed: float, status: str = "") -> None:
+        """Move the bar (showing it the first time); ``status`` is what is seen now."""
+        self._show()
+        if self._bar is not None:
+            self._bar.value = min(elapsed, self.total)
+            seen = f" — {escape(status)}" if status else ""
+            self._label.value = self._label_html(escape(self.description) + seen)
+
+    def finish(self, ok: bool, text: str = "") -> None:
+        """Leave the indicator in its final state (shown only if the wait was shown).
+
+        Args:
+            ok: the wait succeeded.
+            text: what to say; default ``done in 2.1 s`` (ok) or ``failed after 2.1 s``.
+        """
+        elapsed = time.monotonic() - self._started
+        self.state = "done" if ok else "failed"
+        self.text = text or (f"done in {elapsed:.1f} s" if ok else f"failed after {elapsed:.1f} s")
+        if self._bar is None:
+            return
+        self._bar.value = self._bar.max if ok else min(elapsed, self.total)
+        self._bar.bar_style = "success" if ok else "danger"
+        self._bar.description = "done" if ok else "failed"
+        self._box.add_class(f"kk-progress--{self.state}")
+        self._label.value = self._label_html(f"{mark_html(ok)} {escape(self.description)}: {escape(self.text)}")
+
+    def close(self) -> None:
+        """Remove the indicator (the wait helpers call :meth:`finish` instead, and leave it shown)."""
+        if self._box is not None:
+            self._box.close()
+            self._bar.close()
+            self._label.close()
+            self._box = self._bar = self._label = None
+        self._closed = True
+
+    @staticmethod
+    def _label_html(inner: str) -> str:
+        return f"<span class='kk-progress__label' style='color:#555;margin-left:6px'>{inner}</span>"
 
 
 # --------------------------------------------------------------------------- small formatters
@@ -396,11 +492,110 @@ def text_table(kind: str, objs: Sequence[Obj], *, namespaces: bool = False, empt
     return "\n".join(lines)
 
 
-def chip(text: str, color: str = "#546e7a", *, title: str = "") -> str:
-    """A rounded coloured label (HTML)."""
+def css_token(text: str) -> str:
+    """``text`` as a CSS class fragment: ``ExitCode:1`` -> ``ExitCode-1`` (letters, digits, ``-`` and ``_``)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "none"
+
+
+def classes(*names: str) -> str:
+    """A ``class='...'`` attribute of the non-empty names (``""`` when there are none)."""
+    value = " ".join(n for n in names if n)
+    return f" class='{escape(value, quote=True)}'" if value else ""
+
+
+def chip(text: str, color: str = "#546e7a", *, title: str = "", cls: str = "",
+         data: dict[str, str] | None = None) -> str:
+    """A rounded coloured label (HTML).
+
+    Args:
+        text: the label.
+        color: background colour (the text is white).
+        title: tooltip.
+        cls: extra CSS classes (``kk-chip`` is always there), e.g. ``"kk-pod kk-pod--Running"``.
+        data: ``data-*`` attributes (``{"pod": "web"}`` -> ``data-pod='web'``).
+    """
     tip = f" title='{escape(title, quote=True)}'" if title else ""
-    return (f"<span{tip} style='display:inline-block;padding:1px 8px;margin:1px;border-radius:10px;"
-            f"background:{color};color:white;font-size:0.85em;white-space:nowrap'>{escape(text)}</span>")
+    attrs = "".join(f" data-{k}='{escape(v, quote=True)}'" for k, v in (data or {}).items())
+    return (f"<span{classes('kk-chip', cls)}{tip}{attrs} style='display:inline-block;padding:1px 8px;margin:1px;"
+            f"border-radius:10px;background:{color};color:white;font-size:0.85em;white-space:nowrap'>"
+            f"{escape(text)}</span>")
+
+
+def pod_chip(pod: Obj, text: str | None = None) -> str:
+    """A pod as a chip coloured by status, with the class hooks ``kk-pod kk-pod--<Status>``.
+
+    Its title reads ``<name> · <status> · <IP>``; ``data-pod`` and ``data-status`` carry name and status.
+    """
+    name, status = name_of(pod), pod_status(pod)
+    ip = (pod.get("status") or {}).get("podIP") or "no IP"
+    return chip(name if text is None else text, status_color(status), title=f"{name} · {status} · {ip}",
+                cls=f"kk-pod kk-pod--{css_token(status)}", data={"pod": name, "status": status})
+
+
+#: Pass/fail marks: glyphs every ordinary font has (DejaVu, Liberation, Segoe UI Symbol), never colour emoji,
+#: which render as empty boxes where no emoji font is installed (Debian's chromium, many servers).
+MARKS: dict[bool | None, tuple[str, str, str]] = {
+    True: ("✓", "pass", "#2e7d32"),
+    False: ("✗", "fail", "#c62828"),
+    None: ("?", "unchecked", "#757575"),
+}
+
+
+def mark_html(passed: bool | None) -> str:
+    """✓ (passed), ✗ (failed) or ? (not checked yet) as a coloured ``kk-mark kk-mark--pass|fail|unchecked`` span."""
+    glyph, kind, color = MARKS[passed]
+    label = {"pass": "passed", "fail": "failed", "unchecked": "not checked yet"}[kind]
+    return (f"<span class='kk-mark kk-mark--{kind}' title='{label}' aria-label='{label}' "
+            f"style='color:{color};font-weight:bold'>{glyph}</span>")
+
+
+def hint_html(text: str, number: int | None = None) -> str:
+    """A hint as a ``kk-hint`` line led by a bold ``Hint:`` (or ``Hint 2:``) label."""
+    label = "Hint" if number is None else f"Hint {number}"
+    return (f"<div class='kk-hint' style='color:#6a1b9a'><b class='kk-hint__label'>{label}:</b> "
+            f"{escape(text)}</div>")
+
+
+#: How many dots :func:`replica_dots` draws at most (then ``+N``).
+MAX_DOTS = 24
+
+
+def _dot(kind: str, color: str, filled: bool) -> str:
+    return (f"<span class='kk-dot kk-dot--{kind}' style='display:inline-block;box-sizing:border-box;width:0.8em;"
+            f"height:0.8em;margin:0 2px;border-radius:50%;vertical-align:-0.1em;border:2px solid {color};"
+            f"background:{color if filled else 'transparent'}'></span>")
+
+
+def replica_dots(desired: int, ready: int, *, legend: bool = True) -> str:
+    """Desired vs ready replicas as dots: filled for a ready replica, hollow for one not ready yet.
+
+    Drawn with CSS (not font glyphs), so they show in any browser; filled vs hollow reads without colour.
+    Ready replicas beyond ``desired`` (scaling down) are filled grey (``kk-dot--surplus``).
+
+    Args:
+        desired: ``spec.replicas``.
+        ready: ``status.readyReplicas``.
+        legend: add a small "● ready ○ not ready yet" legend.
+
+    Returns:
+        ``<span class='kk-dots' title='2 of 3 ready'>`` with one ``kk-dot--ready``/``--waiting``/``--surplus``
+        span per replica (at most :data:`MAX_DOTS`, then ``+N``).
+    """
+    kinds = (["ready"] * min(ready, desired) + ["waiting"] * max(0, desired - ready)
+             + ["surplus"] * max(0, ready - desired))
+    look = {"ready": ("#2e7d32", True), "waiting": ("#9e9e9e", False), "surplus": ("#9e9e9e", True)}
+    dots = "".join(_dot(k, *look[k]) for k in kinds[:MAX_DOTS])
+    if len(kinds) > MAX_DOTS:
+        dots += f"<span style='color:#666;font-size:0.85em'> +{len(kinds) - MAX_DOTS}</span>"
+    title = f"{min(ready, desired)} of {desired} desired replicas ready"
+    if ready > desired:
+        title += f", {ready - desired} more still running (scaling down)"
+    key = ""
+    if legend and kinds:
+        key = (f"<span class='kk-dots__legend' style='color:#666;font-size:0.8em;margin-left:4px;white-space:nowrap'>"
+               f"{_dot('ready', *look['ready'])}ready {_dot('waiting', *look['waiting'])}not ready yet</span>")
+    return (f"<span class='kk-dots' role='img' aria-label='{escape(title, quote=True)}' "
+            f"title='{escape(title, quote=True)}' style='white-space:nowrap'>{dots}</span>{key}")
 
 
 def status_color(status: str) -> str:
@@ -417,11 +612,12 @@ _CELL = "padding:2px 10px;text-align:left;border-bottom:1px solid #ddd"
 def html_table(kind: str, objs: Sequence[Obj], *, namespaces: bool = False, caption: str = "") -> str:
     """An HTML table with the same columns as :func:`text_table`; pod and node statuses as chips."""
     if not objs:
-        return f"<div style='font-family:monospace;color:#666'>{escape(text_table(kind, objs))}</div>"
+        return (f"<div class='kk-table kk-table--empty' style='font-family:monospace;color:#666'>"
+                f"{escape(text_table(kind, objs))}</div>")
     headers, body = rows(kind, objs, namespaces=namespaces)
     status_idx = headers.index("STATUS") if "STATUS" in headers and kind in ("Pod", "Node") else -1
     head = "".join(f"<th style='{_CELL}'>{escape(h)}</th>" for h in headers)
-    out = [f"<table style='{_TABLE_STYLE}'>"]
+    out = [f"<table class='kk-table kk-table--{css_token(kind or 'objects')}' style='{_TABLE_STYLE}'>"]
     if caption:
         out.append(f"<caption style='text-align:left;font-weight:bold'>{escape(caption)}</caption>")
     out.append(f"<thead><tr>{head}</tr></thead><tbody>")
@@ -430,7 +626,8 @@ def html_table(kind: str, objs: Sequence[Obj], *, namespaces: bool = False, capt
         for i, cell in enumerate(line):
             if i == status_idx:
                 color = status_color(cell) if kind == "Pod" else ("#2e7d32" if cell.startswith("Ready") else "#c62828")
-                cells.append(f"<td style='{_CELL}'>{chip(cell, color)}</td>")
+                cls = f"kk-status kk-status--{css_token(cell)}"
+                cells.append(f"<td style='{_CELL}'>{chip(cell, color, cls=cls)}</td>")
             else:
                 cells.append(f"<td style='{_CELL}'>{escape(cell)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -601,23 +798,27 @@ _TREE_COLORS = {"Deployment": "#1565c0", "ReplicaSet": "#6a1b9a", "Pod": "#2e7d3
 def tree_html(roots: Sequence[TreeNode]) -> str:
     """The tree drawn as nested boxes joined by lines: each owner encloses what it owns."""
     if not roots:
-        return f"<div style='font-family:monospace;color:#666'>{escape(tree_text(roots))}</div>"
+        return (f"<div class='kk-tree kk-tree--empty' style='font-family:monospace;color:#666'>"
+                f"{escape(tree_text(roots))}</div>")
 
     def box(node: TreeNode) -> str:
         color = _TREE_COLORS.get(node.kind, "#546e7a")
         if node.kind == "Pod":
-            badge = chip(node.name, status_color(node.status), title=node.detail)
-            return (f"<li style='margin:2px 0'>{badge} <span style='color:#666;font-size:0.85em'>"
+            badge = chip(node.name, status_color(node.status), title=node.detail,
+                         cls=f"kk-pod kk-pod--{css_token(node.status)}", data={"pod": node.name, "status": node.status})
+            return (f"<li class='kk-tree__node kk-tree__node--Pod' style='margin:2px 0'>{badge} "
+                    f"<span style='color:#666;font-size:0.85em'>"
                     f"{escape(node.detail)}</span></li>")
         head = (f"<span style='color:{color};font-weight:bold'>{escape(node.kind)}</span> "
                 f"<b>{escape(node.name)}</b> <span style='color:#666;font-size:0.85em'>{escape(node.detail)}</span>")
         kids = "".join(box(c) for c in node.children)
         inner = (f"<ul style='list-style:none;margin:4px 0 0 6px;padding-left:14px;border-left:2px solid {color}'>"
                  f"{kids}</ul>") if kids else ""
-        return (f"<li style='margin:4px 0'><div style='border:1px solid {color};border-radius:6px;padding:4px 8px;"
+        return (f"<li class='kk-tree__node kk-tree__node--{css_token(node.kind)}' style='margin:4px 0'>"
+                f"<div style='border:1px solid {color};border-radius:6px;padding:4px 8px;"
                 f"display:inline-block;min-width:20em'>{head}{inner}</div></li>")
 
-    return ("<ul style='list-style:none;padding-left:0;font-family:sans-serif;font-size:0.95em'>"
+    return ("<ul class='kk-tree' style='list-style:none;padding-left:0;font-family:sans-serif;font-size:0.95em'>"
             + "".join(box(r) for r in roots) + "</ul>")
 
 
@@ -627,20 +828,23 @@ def bars_html(counts: dict[str, int], *, title: str = "", unit: str = "responses
     """Horizontal bars, one per key, widths proportional to the counts (pure HTML, no matplotlib)."""
     total = sum(counts.values())
     if not counts:
-        return f"<div style='color:#666'>{escape(title or 'no data')}: nothing yet</div>"
+        return f"<div class='kk-bars kk-bars--empty' style='color:#666'>{escape(title or 'no data')}: nothing yet</div>"
     top = max(counts.values()) or 1
     palette = ["#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457", "#4e342e", "#546e7a"]
-    out = [f"<div style='font-family:sans-serif;font-size:0.9em'>"]
+    out = ["<div class='kk-bars' style='font-family:sans-serif;font-size:0.9em'>"]
     if title:
-        out.append(f"<div style='font-weight:bold;margin-bottom:4px'>{escape(title)}</div>")
+        out.append(f"<div class='kk-bars__title' style='font-weight:bold;margin-bottom:4px'>{escape(title)}</div>")
     for i, (key, n) in enumerate(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))):
         width = int(300 * n / top)
-        out.append(f"<div style='display:flex;align-items:center;margin:2px 0'>"
-                   f"<span style='width:22em;font-family:monospace;overflow:hidden;text-overflow:ellipsis'>"
+        out.append(f"<div class='kk-bar' data-key='{escape(key, quote=True)}' data-count='{n}' "
+                   f"style='display:flex;align-items:center;margin:2px 0'>"
+                   f"<span title='{escape(key, quote=True)}' style='flex:0 1 22em;min-width:6em;font-family:monospace;"
+                   f"overflow:hidden;text-overflow:ellipsis;white-space:nowrap'>"
                    f"{escape(key)}</span><span style='display:inline-block;height:14px;width:{width}px;"
                    f"background:{palette[i % len(palette)]};border-radius:3px'></span>"
                    f"<span style='margin-left:6px'>{n}</span></div>")
-    out.append(f"<div style='color:#666'>{total} {escape(unit)}, {len(counts)} distinct</div></div>")
+    out.append(f"<div class='kk-bars__total' style='color:#666'>{total} {escape(unit)}, {len(counts)} distinct</div>"
+               "</div>")
     return "".join(out)
 
 

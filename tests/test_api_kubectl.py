@@ -227,6 +227,15 @@ def test_apply_rejects_unknown_field(kubectl) -> None:
     assert r.returncode == 1  # nothing half-written
 
 
+def test_apply_server_side_rejects_unknown_field(kubectl) -> None:
+    """Is an unknown field in a server-side apply refused too, naming the field, with nothing created?"""
+    bad = MANIFEST.replace("  replicas: 2\n", "  replicas: 2\n  replicaz: 3\n")
+    r = kubectl("apply", "--server-side", "-f", "-", input=bad, check=False)
+    assert r.returncode == 1
+    assert "Error from server" in r.stderr and "replicaz" in r.stderr
+    assert kubectl("get", "deploy", "applied", check=False).returncode == 1
+
+
 def test_explain(kubectl) -> None:
     """Does `explain deployment.spec.strategy` print the field docs from our OpenAPI?"""
     out = kubectl("explain", "deployment.spec.strategy", namespaced=False).stdout

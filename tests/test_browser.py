@@ -3,8 +3,12 @@
 What a learner sees, checked end to end: ``kk lab`` (on a fast-mode sandbox that ``kk up`` started, so kk lab
 reuses it) serves the labs; lab 03 runs cell by cell (Run > Run All Cells) and its ClusterViews and ScaleSliders
 render as live ipywidgets; moving a slider with the keyboard scales the deployment and the ClusterView's pod chips
-follow; in lab 05 the TrafficProbe's *send* button draws which pods answered, and the CheckPanel shows every task
-passed and reveals hints on demand. Stopping ``kk lab`` with SIGINT (Ctrl-C) afterwards shuts every kernel down.
+follow, and the slider's desired-vs-ready dots are drawn at a visible size; in lab 05 the TrafficProbe's *send*
+button draws which pods answered, and the CheckPanel marks every task passed (✓) and reveals hints on demand. Every
+wait's progress bar stays shown in its "done" state, no widget is wider than its output area, and any uncaught
+error in the page fails the test. Widgets are found by their CSS class hooks (``kk-cluster-view``, ``kk-pod``,
+``kk-check-panel``...), not by their text. Stopping ``kk lab`` with SIGINT (Ctrl-C) afterwards shuts every kernel
+down.
 
 The notebooks are copies of the student notebooks in ``labs/`` with each answer cell filled in from the matching
 cell (same nbgrader ``grade_id``) of ``solutions/`` — what a learner who solved the lab has — and without the
@@ -54,24 +58,21 @@ pytestmark = [
                        reason=f"{CHROMIUM} is missing: ./test.sh installs Debian's chromium (apt-get install chromium)"),
 ]
 
-#: Uncaught page errors tolerated for now: kk's progress bar (kk_helpers/act.py ``Progress``, shown by
-#: ``kk.wait_for`` and by checks that poll) closes its HBox and both children right after a short wait, sometimes
-#: while JupyterLab is still creating the box's view: "Could not add child view to box" twice, then
-#: "Cannot read properties of null (reading 'processLuminoMessage')" and this uncaught TypeError, in about one
-#: Run All in three (never with Progress stubbed out). Nothing visible breaks (the bar is gone either way). Remove
-#: this once Progress no longer closes models the frontend may still be rendering; until then the errors stay in
-#: the console log among the artifacts, and any other page error fails the test.
-FRONTEND_RACES = re.compile(r"Cannot read properties of null \(reading '(widgets|processLuminoMessage)'\)")
-
 #: The visible notebook (JupyterLab keeps other tabs in the DOM, hidden).
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
-#: JS: pod chips of ``prefix`` in every ClusterView of the visible notebook, in document order.
-#: A ClusterView is an ipywidgets HTML whose header reads "namespace <ns> on <context> — … (live)"; each pod is a
-#: chip titled "<pod> · <status> · <IP>" (kk_helpers/widgets/cluster_view.py).
-CHIPS_JS = """([panel, prefix]) => [...document.querySelectorAll(panel + ' .widget-html-content')]
-    .filter(e => e.textContent.startsWith('namespace ') && /\\((live|snapshot)\\)/.test(e.textContent))
-    .map(e => [...e.querySelectorAll('span[title]')].map(s => s.title).filter(t => t.startsWith(prefix + '-')))"""
+#: JS: names of the pods of ``prefix`` in every ClusterView of the visible notebook, in document order, read from
+#: the views' class hooks: ``.kk-cluster-view`` holds ``.kk-pod`` chips with ``data-pod`` (kk_helpers/widgets/
+#: cluster_view.py).
+CHIPS_JS = """([panel, prefix]) => [...document.querySelectorAll(panel + ' .kk-cluster-view')]
+    .map(v => [...v.querySelectorAll('.kk-pod')].map(c => c.dataset.pod).filter(n => n.startsWith(prefix + '-')))"""
+
+#: JS: boxes of the elements matching a selector inside one element: [[width, height], ...] in CSS pixels.
+SIZES_JS = "(el, sel) => [...el.querySelectorAll(sel)].map(e => { const r = e.getBoundingClientRect(); " \
+           "return [r.width, r.height]; })"
+
+#: JS: how many CSS pixels an output's content is wider than the output (0: nothing is cut off or scrolls).
+OVERFLOW_JS = "(el) => Math.max(0, el.scrollWidth - el.clientWidth)"
 
 
 # -- the notebooks ---------------------------------------------------------------------------------------------
@@ -233,8 +234,7 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     tab.on("pageerror", lambda err: errors.append(str(err)) or console.append(f"pageerror: {err.stack or err}"))
     tab.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     yield tab
-    # What happens while the tab closes (widgets torn down mid-message) does not count, nor known frontend races.
-    during = [e for e in errors if not FRONTEND_RACES.search(e)]
+    during = list(errors)  # what happens while the tab closes (widgets torn down mid-message) does not count
     try:
         tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"))
     finally:
@@ -348,6 +348,26 @@ def wait_chips(page: Any, prefix: str, n: int) -> None:
                              f"{views}") from None
 
 
+def assert_no_overflow(output: Any, what: str) -> None:
+    """Is the output (a ``.jp-OutputArea-output``) as wide as its content: nothing cut off, no scroll bar?"""
+    extra = output.evaluate(OVERFLOW_JS)
+    assert extra == 0, f"{what} is {extra} px wider than its output area"
+
+
+def assert_progress_finished(page: Any) -> int:
+    """Is every wait's progress bar (kk.wait_for, polling checks) still shown, in its final "done" state?
+
+    Returns how many there are (a wait that is over at its first look shows none).
+    """
+    bars = page.locator(f"{PANEL} .kk-progress")
+    for i in range(bars.count()):
+        bar = bars.nth(i)
+        classes = bar.get_attribute("class") or ""
+        assert "kk-progress--done" in classes, f"a progress bar did not end done: {classes}: {bar.inner_text()}"
+        assert re.search(r"✓ .+: done in \d+\.\d s", bar.inner_text()), bar.inner_text()
+    return bars.count()
+
+
 def shoot(locator: Any, name: str, *, docs: bool = False) -> None:
     """Screenshot ``locator`` to test-artifacts/; also to docs/screenshots/ when KK_UPDATE_SCREENSHOTS=1."""
     locator.scroll_into_view_if_needed()
@@ -382,6 +402,7 @@ def test_lab03_slider_scales_and_cluster_view_follows(lab_server: LabServer, pag
     open_notebook(page, lab_server, notebook.name)
     lab_server.timings["lab 03 Run All"] = run_all(page, len(sources))
     shoot(page.locator(PANEL), "lab03-after-run-all.png")
+    assert_progress_finished(page)
 
     # Every kk.ClusterView() cell shows a live view; task 3 left myd1 at 2 replicas.
     views = chips(page, "myd1")
@@ -406,10 +427,19 @@ def test_lab03_slider_scales_and_cluster_view_follows(lab_server: LabServer, pag
     page.keyboard.press("ArrowRight")
     wait_chips(page, "myd1", 4)
     lab_server.timings["slider 2 -> 4 shown as 4 pod chips"] = time.monotonic() - t0
-    status = slider_cell.locator(".widget-html-content", has_text="desired")
+    status = slider_cell.locator(".kk-scale-slider .kk-scale-slider__status")
     expect(status).to_contain_text(re.compile(r"desired\s*4\s*·\s*ready\s*4"), timeout=WIDGET_MS)
     assert page.locator(f"{PANEL} .widget-slider .widget-readout").all_inner_texts() == ["4"] * (sliders.count())
-    assert len({title.split(" · ")[0] for title in chips(page, "myd1")[-1]}) == 4, "four different pods"
+    assert len(set(chips(page, "myd1")[-1])) == 4, "four different pods"
+    # Desired vs ready as dots one can see: four filled ones, each a round box of real size (not a blank chip).
+    dots = status.locator(".kk-dots .kk-dot")
+    expect(status.locator(".kk-dots .kk-dot--ready")).to_have_count(4, timeout=WIDGET_MS)
+    assert dots.count() == 4
+    sizes = status.element_handle().evaluate(SIZES_JS, ".kk-dots .kk-dot")
+    assert all(8 <= w <= 16 and 8 <= h <= 16 for w, h in sizes), f"dots of {sizes} px"
+    assert status.locator(".kk-dots").get_attribute("title") == "4 of 4 desired replicas ready"
+    assert_no_overflow(slider_cell.locator(".jp-OutputArea-output"), "the ScaleSlider")
+    assert_no_overflow(last_view.locator(".jp-OutputArea-output").last, "the ClusterView")
     page.wait_for_timeout(300)  # let the chips settle on their final colour for the picture
     shoot_cells(page, last_view, slider_cell, "lab03-cluster-view-scale-slider.png", docs=True)
     shoot(slider_cell.locator(".jp-OutputArea-output"), "lab03-scale-slider.png")
@@ -432,11 +462,18 @@ def test_lab05_traffic_probe_and_check_panel(lab_server: LabServer, page: Any) -
     open_notebook(page, lab_server, notebook.name)
     lab_server.timings["lab 05 Run All"] = run_all(page, len(sources))
 
-    # The CheckPanel at the end: every task passed.
-    panel = page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator("button", has_text="check all")).last
+    if assert_progress_finished(page):
+        shoot(page.locator(f"{PANEL} .kk-progress").first, "lab05-progress-done.png", docs=True)
+
+    # The CheckPanel at the end: every task passed, each row marked ✓ (a glyph of ordinary fonts).
+    panel = page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator(".kk-check-panel")).last
     panel.wait_for(timeout=WIDGET_MS)
     total = re.search(r"(\d+)/(\d+) tasks passed", panel.inner_text())
     assert total and total.group(1) == total.group(2), panel.inner_text()
+    rows = panel.locator(".kk-check-panel__row")
+    assert rows.count() == int(total.group(2)) == panel.locator(".kk-check--pass").count()
+    assert panel.locator(".kk-check .kk-mark--pass").all_inner_texts() == ["✓"] * rows.count()
+    assert_no_overflow(panel, "the CheckPanel")
 
     # The TrafficProbe widget, shown below the task 3 answer: 12 requests with the send button.
     cells = page.locator(f"{PANEL} .jp-CodeCell")
@@ -450,21 +487,22 @@ def test_lab05_traffic_probe_and_check_panel(lab_server: LabServer, page: Any) -
     count.press("Enter")
     t0 = time.monotonic()
     probe.locator("button", has_text="send").click()
-    probe.get_by_text(re.compile(r"^12 responses, \d+ distinct")).wait_for(timeout=WIDGET_MS)
+    probe.locator(".kk-bars__total", has_text=re.compile(r"^12 responses, \d+ distinct")).wait_for(timeout=WIDGET_MS)
     lab_server.timings["TrafficProbe send -> 12 answers drawn"] = time.monotonic() - t0
-    assert "12 requests to http://" in probe.inner_text()
-    distinct = int(re.search(r"12 responses, (\d+) distinct", probe.inner_text()).group(1))  # type: ignore[union-attr]
-    assert distinct >= 2, f"a NodePort service spreads requests over the pods: {probe.inner_text()}"
+    assert "12 requests to http://" in probe.locator(".kk-bars__title").inner_text()
+    counts = [int(b.get_attribute("data-count") or 0) for b in probe.locator(".kk-bar").all()]
+    assert sum(counts) == 12 and len(counts) >= 2, f"a NodePort service spreads requests over the pods: {counts}"
+    assert_no_overflow(probe, "the TrafficProbe")
     shoot(probe, "lab05-traffic-probe.png", docs=True)
 
     # CheckPanel: a hint on demand, then check all again.
     step(page, "CheckPanel hint, check all")
-    rows = panel.locator(".widget-hbox", has=page.locator("button", has_text="hint"))
     first = rows.first
-    before = first.inner_text()
+    assert first.locator(".kk-hint").count() == 0
     first.locator("button", has_text="hint").click()
-    page.wait_for_function("([el, n]) => el.innerText.length > n", arg=[first.element_handle(), len(before)],
-                           timeout=WIDGET_MS)
+    hint = first.locator(".kk-hint")
+    expect(hint).to_have_count(1, timeout=WIDGET_MS)
+    expect(hint).to_contain_text(re.compile(r"^Hint( 1)?: \S"))
     panel.locator("button", has_text="check all").click()
     page.wait_for_timeout(500)
     total = re.search(r"(\d+)/(\d+) tasks passed", panel.inner_text())

@@ -10,7 +10,8 @@ marks), the committed student notebook unsolved (0 on every graded cell; the onl
 NotImplementedError in answer cells and AssertionError in test cells), and partly solved notebooks (lab 03
 with only the scale-up solved, lab 05 with traffic reaching a single pod: partial credit). Labs run in parallel,
 each in its own namespace on one shared sandbox; lab 04 stops a node, so it has a sandbox of its own. Each
-kernel gets ``KK_CONTEXT=kk-sandbox``, the sandbox's kubeconfig, its own ``HOME`` and ``KK_STATIC=1``.
+kernel gets ``KK_CONTEXT=kk-sandbox``, the sandbox's kubeconfig, its own ``HOME`` and ``KK_STATIC=1``. Only
+the labs the selected tests name are graded: ``-k 05-nodeport`` runs one lab.
 """
 
 from __future__ import annotations
@@ -315,18 +316,28 @@ def autograde_lab(lab: str, submissions: dict[str, nbformat.NotebookNode], sandb
     return results
 
 
+def selected_labs(session: pytest.Session) -> list[str]:
+    """The labs the selected tests ask about (``-k 05`` grades lab 05 only); every lab when none is named."""
+    wanted = {item.callspec.params["lab"] for item in session.items
+              if "graded" in getattr(item, "fixturenames", ()) and "lab" in getattr(getattr(item, "callspec", None),
+                                                                                   "params", {})}
+    return [lab for lab in LAB_NAMES if lab in wanted] or list(LAB_NAMES)
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Graded]]:
-    """Every lab autograded: solved and unsolved (and partly solved where PARTIAL says), labs in parallel."""
+def graded(tmp_path_factory: pytest.TempPathFactory,
+           request: pytest.FixtureRequest) -> Iterator[dict[tuple[str, str], Graded]]:
+    """The selected labs autograded: solved and unsolved (and partly solved where PARTIAL says), in parallel."""
     root = tmp_path_factory.mktemp("labs")
+    labs = selected_labs(request.session)
     sandboxes: dict[str, Sandbox] = {}
     try:
         shared = sandboxes["shared"] = Sandbox(root / "sandbox-shared").up()
-        for lab in OWN_SANDBOX:
+        for lab in OWN_SANDBOX & set(labs):
             sandboxes[lab] = Sandbox(root / f"sandbox-{lab}").up()
         released = release_all(root, shared.env())
         jobs: list[Callable[[], list[Graded]]] = []
-        for lab in sorted(LAB_NAMES, key=lambda name: name not in LONGEST):  # so the pool does not end on one
+        for lab in sorted(labs, key=lambda name: name not in LONGEST):  # so the pool does not end on one
             subs = {"solved": solution(lab), "unsolved": nbformat.read(LABS / f"{lab}.ipynb", as_version=4)}
             if lab in PARTIAL:
                 subs["partial"] = solve(lab, PARTIAL[lab][0])

@@ -1,4 +1,5 @@
-"""The lab build pipeline (kk_helpers.labs_build): the Markdown source format, nbgrader metadata, leak checks.
+"""The lab build pipeline (kk_helpers.labs_build): the Markdown source format, nbgrader metadata, leak checks,
+and points with one source of truth (the checks' declared points are the nbgrader points of the test cells).
 
 Pure unit tests, except those marked slow: they build a tiny lab once with ``kk labs build`` (the real
 ``nbgrader generate_assignment``, in a temporary directory, no cluster) and run ``kk labs check`` on it.
@@ -15,10 +16,13 @@ from nbgrader.nbgraderformat import MetadataValidator
 from typer.testing import CliRunner
 
 from kk_helpers import labs_build as lb
+from kk_helpers.checks import base as checks_base
+from kk_helpers.checks.base import Context, LabChecks, checks_for
 from kk_helpers.cli import app
 from kk_helpers.errors import KKError
 
 ROOT = Path(__file__).resolve().parent.parent
+LAB_NAMES = sorted(p.stem for p in (ROOT / "solutions" / lb.SOURCE_DIR).glob("*.md"))
 
 TINY = '''\
 # Lab 42 — tiny
@@ -208,3 +212,114 @@ def test_cli_errors(tmp_path: Path) -> None:
     no_config = runner.invoke(app, ["labs", "check", "--solutions", str(solutions), "--labs", str(labs)])
     assert no_config.exit_code == 1
     assert "nbgrader_config.py is missing" in " ".join(no_config.output.split())
+
+
+# --------------------------------------------------------------------------------------------- points
+
+def _graded(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """task -> nbgrader points of the test cell grading it (each test cell grades exactly one task)."""
+    out: dict[str, float] = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader") or {}
+        if cell.cell_type != "code" or not meta.get("grade"):
+            continue
+        tasks = {task for task, _, _ in lb.graded_checks(cell.source)}
+        assert len(tasks) == 1, f"{meta['grade_id']} grades {sorted(tasks)}: one check per test cell"
+        task = tasks.pop()
+        assert task not in out, f"{task} is graded twice"
+        out[task] = float(meta["points"])
+    return out
+
+
+def _test_points(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """grade_id -> nbgrader points of every autograder test cell."""
+    return {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"]) for c in nb.cells
+            if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("grade")}
+
+
+def _passing(ctx: Context) -> None:
+    ctx.part("a", True, "a", "a", points=1.0)
+    ctx.part("b", True, "b", "b", points=2.0)
+
+
+def _half(ctx: Context) -> None:
+    ctx.part("a", True, "a", "a", points=1.0)
+    ctx.part("b", False, "b", "not b", points=2.0, final=True)
+
+
+@pytest.mark.parametrize("name", LAB_NAMES)
+def test_check_points_are_the_nbgrader_points(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Does every task of a lab show, through lab.check(), the points nbgrader gives its one test cell?"""
+    spec = checks_for(name)
+    assert spec is not None
+    solution = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    graded = _graded(solution)
+    assert sorted(graded) == sorted(spec.tasks), f"tasks graded by no test cell, or unknown: {sorted(graded)}"
+    source = lb.parse_source((ROOT / "solutions" / lb.SOURCE_DIR / f"{name}.md").read_text(), name, spec)
+    tests = _test_points(solution)
+    assert {c.grade_id: c.points for c in source if c.kind == "test"} == tests, "solutions/ is stale"
+    student = nbformat.read(ROOT / "labs" / f"{name}.ipynb", as_version=4)
+    assert _test_points(student) == tests, "labs/ is stale: run kk labs build"
+    for task, points in graded.items():
+        t = spec.tasks[task]
+        for fn, earned in ((_passing, points), (_half, points / 3 if t.partial else 0.0)):
+            monkeypatch.setitem(spec.tasks, task, checks_base.Task(t.name, t.title, fn, t.hints, t.points, t.partial))
+            result = checks_base.run(name, task, cluster=object(), namespace="x", timeout=0)  # type: ignore[arg-type]
+            assert result.max_points == points, f"lab.check({task!r}) shows {result.max_points:g} points, " \
+                                                f"nbgrader gives {points:g}"
+            assert result.points == pytest.approx(earned) and result.score() == pytest.approx(earned)
+            assert f"/{points:g} points" in result.message
+
+
+def fake_checks(**tasks: tuple[float, bool]) -> LabChecks:
+    """A lab's checks: task name -> (points, partial)."""
+    spec = LabChecks("42", "tiny")
+    for task, (points, partial) in tasks.items():
+        spec.task(task, task, points=points, partial=partial)(_passing)
+    return spec
+
+
+def test_points_derived_from_the_checks() -> None:
+    """Does a test cell that grades a check get the check's points, and keep points= that agree?"""
+    source = ('```python test id=t1\nlab.check("scale")\n### BEGIN HIDDEN TESTS\nkk.checks.require(lab, "scale");\n'
+              '### END HIDDEN TESTS\n```\n'
+              '```python test id=t2 points=3\n### BEGIN HIDDEN TESTS\nkk.checks.grade(lab, "traffic", out_of=3, '
+              'timeout=10)\n### END HIDDEN TESTS\n```\n')
+    cells = lb.parse_source(source, "42-tiny.md", fake_checks(scale=(4, False), traffic=(3, True)))
+    assert [(c.grade_id, c.points) for c in cells] == [("t1", 4), ("t2", 3)]
+    nb = lb.to_notebook(cells)
+    assert [c.metadata.nbgrader["points"] for c in nb.cells] == [4, 3]
+    assert lb.graded_checks(cells[1].source) == [("traffic", "grade", 3.0)]
+    assert lb.graded_checks('lab.check("scale")\n') == []  # feedback outside the hidden tests grades nothing
+
+
+def _cell(header: str, call: str) -> str:
+    return f"```python test {header}\n### BEGIN HIDDEN TESTS\n{call}\n### END HIDDEN TESTS\n```\n"
+
+
+@pytest.mark.parametrize("source, message", [
+    (_cell("id=t points=2", 'kk.checks.require(lab, "scale")'), "points=2 but check 'scale' is worth 4 points"),
+    (_cell("id=t", 'kk.checks.grade(lab, "traffic", out_of=5)'), "out_of=5 but check 'traffic' is worth 3"),
+    (_cell("id=t", 'kk.checks.require(lab, "traffic")'), "'traffic' gives partial credit: grade it with "
+                                                         "kk.checks.grade"),
+    (_cell("id=t", 'kk.checks.grade(lab, "scale")'), "'scale' is all or nothing: grade it with kk.checks.require"),
+    (_cell("id=t", 'kk.checks.require(lab, "nope")'), "has no task 'nope'"),
+    (_cell("id=t", 'kk.checks.require(lab, "scale")\nkk.checks.grade(lab, "traffic")'), "grades scale, traffic"),
+    (_cell("id=t points=1", "assert True"), "grades no check"),
+    (_cell("id=t", 'kk.checks.require(lab, "scale")') + _cell("id=u", 'kk.checks.require(lab, "scale")'),
+     "already graded by t"),
+    (_cell("id=t", 'kk.checks.require(lab, "scale")'), "traffic of lab 42 are graded by no test cell"),
+])
+def test_points_that_disagree_are_refused(source: str, message: str) -> None:
+    """Is a source refused when its points, its grading call or its coverage of the checks disagree with them?"""
+    if "traffic" not in source and "graded by no" not in message:
+        source += _cell("id=z", 'kk.checks.grade(lab, "traffic")')
+    with pytest.raises(KKError, match=message) as err:
+        lb.parse_source(source, "42-tiny.md", fake_checks(scale=(4, False), traffic=(3, True)))
+    assert "42-tiny.md" in str(err.value)
+
+
+def test_declared_points_must_be_positive() -> None:
+    """Is a task declared with no points refused?"""
+    with pytest.raises(ValueError, match="points must be more than 0"):
+        LabChecks("42", "tiny").task("t", "t", points=0)

@@ -95,26 +95,31 @@ def test_image_matching() -> None:
 
 
 def test_result_reprs_and_grading_agree(open_lab) -> None:  # type: ignore[no-untyped-def]
-    """Do feedback, require() and grade() give the same verdict and sentence, with evidence attached?"""
+    """Do feedback, require() and grade() give the same verdict, sentence and points, with evidence attached?"""
     session = open_lab("03-scaling")
     r = session.check("scale", timeout=SHORT)
-    assert not r.passed and r.points == 1 and r.max_points == 3 and r.score() == 1 and r.score(6) == 2
-    assert r.message.startswith("lab 03 · scale: not yet (1/3 points): expected 4 replicas desired")
+    # all or nothing: one part of three passes (the deployment exists), and the task's 4 points are not earned
+    assert [p.passed for p in r.parts] == [True, False, False]
+    assert not r.passed and r.points == 0 and r.max_points == 4 and r.score() == 0 and r.score(6) == 0
+    assert r.message.startswith("lab 03 · scale: not yet (0/4 points): expected 4 replicas desired")
     assert "hint: kubectl scale deployment myd1 --replicas=4" in r.message
     assert repr(r).splitlines()[0] == "✗ " + r.message
     html = r._repr_html_()
-    assert "❌" in html and "<details" in html and "deployment/myd1" in html
+    assert "✗" in html and "<details" in html and "deployment/myd1" in html
+    assert not {"✅", "❌", "💡"} & set(html) and ">Hint:</b> kubectl scale deployment myd1 --replicas=4" in html
+    assert "kk-check-result kk-check-result--fail" in html and "kk-part kk-part--fail" in html
     bundle = r._repr_mimebundle_()[RESULT_MIMETYPE]
     assert json.loads(json.dumps(bundle))["passed"] is False
     assert {e["kind"] for e in bundle["evidence"]} >= {"Deployment", "Pod"}
     with pytest.raises(CheckFailed) as info:
         require(session, "scale", timeout=SHORT)
     assert isinstance(info.value, AssertionError) and str(info.value) == r.message
-    assert grade(session, "scale", out_of=3, timeout=SHORT) == 1.0
+    assert grade(session, "scale", timeout=SHORT) == 0.0
     kk.scale("myd1", 4)
     ok = require(session, "scale")
-    assert ok.passed and ok.message == "lab 03 · scale: passed (3/3 points) — myd1 runs 4 ready replicas"
-    assert session.check("scale").assert_passed() is not None and grade(session, "scale", out_of=3) == 3.0
+    assert ok.passed and ok.message == "lab 03 · scale: passed (4/4 points) — myd1 runs 4 ready replicas"
+    assert session.check("scale").assert_passed() is not None and grade(session, "scale") == 4.0
+    assert grade(session, "scale", out_of=2) == 2.0
 
 
 def test_polling_waits_for_transient_state(open_lab) -> None:  # type: ignore[no-untyped-def]
@@ -133,12 +138,16 @@ def test_polling_waits_for_transient_state(open_lab) -> None:  # type: ignore[no
 
 
 def test_check_all_and_report(open_lab) -> None:  # type: ignore[no-untyped-def]
-    """Does lab.check() look at every task once and total the points?"""
+    """Does lab.check() look at every task once and total the points the tasks declare (what nbgrader gives)?"""
     session = open_lab("03-scaling")
     report = session.check()
     assert [r.task for r in report] == ["scale", "spread", "scale-down"]
-    assert report.max_points == 8 and 0 < report.points < 8
-    assert repr(report).endswith(f"total: {report.points:g}/8 points")
+    assert [r.max_points for r in report] == [4, 3, 3] and report.points == 0
+    assert repr(report).endswith("total: 0/10 points")
+    kk.scale("myd1", 2, wait=True)
+    report = session.check()
+    assert report[0].points == 0 and report[1].points in (0, 3) and report[2].points == 3, report
+    assert repr(report).endswith(f"total: {3 + report[1].points:g}/10 points")
 
 
 def test_unreachable_cluster_is_a_failed_result(kk_env: Path) -> None:
@@ -187,7 +196,7 @@ def test_lab00_environment(open_lab) -> None:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- lab 01
 
 def test_lab01_pods(open_lab) -> None:  # type: ignore[no-untyped-def]
-    """Does pod-running fail for a missing pod and a wrong image, pass for nginx; pod-deleted after delete?"""
+    """Do the pod checks fail for a missing pod and a wrong image, pass for nginx, and tell kubectl from Python?"""
     session = open_lab("01-pods")
     r = session.check("pod-running")
     failed_fast(r)
@@ -200,8 +209,15 @@ def test_lab01_pods(open_lab) -> None:  # type: ignore[no-untyped-def]
     kk.delete("pod/web", wait=True)
     kubectl(session, "run", "web", "--image=nginx")
     assert session.check("pod-running").passed
+    r = session.check("python-create")
+    failed_fast(r)
+    assert r.failing[0].name == "from Python" and "kubectl-run" in r.failing[0].actual
+    assert session.check("python-logs").passed
     kubectl(session, "delete", "pod", "web", "--wait=false")
-    assert session.check("pod-deleted").passed
+    assert session.check("pod-deleted").passed and session.check("python-delete").passed
+    failed_fast(session.check("python-logs"))
+    run_pod(session.cluster, "web", "nginx:1.29.4")  # the official client, as task 3 asks
+    assert session.check("python-create").passed and session.check("python-logs").passed
 
 
 # --------------------------------------------------------------------------- lab 02
@@ -310,7 +326,7 @@ def test_lab05_nodeport(open_lab) -> None:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- lab 06
 
 def test_lab06_rollouts(open_lab) -> None:  # type: ignore[no-untyped-def]
-    """Do rolled-out, history and undo follow kubectl set image and kubectl rollout undo?"""
+    """Do rolled-out, history, undo and recovered follow kubectl set image and kubectl rollout undo?"""
     session = open_lab("06-rollouts")
     for task in ("rolled-out", "history", "undo"):
         failed_fast(session.check(task))
@@ -322,6 +338,13 @@ def test_lab06_rollouts(open_lab) -> None:  # type: ignore[no-untyped-def]
     kubectl(session, "rollout", "undo", "deployment/myd1")
     assert session.check("undo").passed
     failed_fast(session.check("rolled-out"))
+    r = session.check("recovered")
+    failed_fast(r)
+    assert r.failing[0].name == "broken rollout"
+    kubectl(session, "set", "image", "deployment/myd1", "*=ngnix:1.29.4")
+    failed_fast(session.check("recovered"))
+    kubectl(session, "rollout", "undo", "deployment/myd1")
+    assert session.check("recovered").passed
     session.reset("rolled-out", quiet=True)
     failed_fast(session.check("history"))
 
@@ -329,7 +352,7 @@ def test_lab06_rollouts(open_lab) -> None:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- lab 07
 
 def test_lab07_declarative(open_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Do applied/updated/service tell kubectl apply from kubectl create, and follow re-applied files?"""
+    """Do applied/updated/service/selector tell kubectl apply from kubectl create, and follow re-applied files?"""
     session = open_lab("07-declarative")
     failed_fast(session.check("applied"))
     kubectl(session, "create", "deployment", "web", "--image=nginx")
@@ -346,10 +369,12 @@ def test_lab07_declarative(open_lab, tmp_path: Path) -> None:  # type: ignore[no
     kubectl(session, "apply", "-f", "-", stdin=deployment_yaml("web", "nginx", 3))
     assert session.check("updated").passed
     failed_fast(session.check("service"))
+    failed_fast(session.check("selector"))
     svc = ("apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n"
            "  ports:\n  - port: 80\n")
     kubectl(session, "apply", "-f", "-", stdin=svc)
     assert session.check("service").passed
+    assert session.check("selector").passed
 
 
 # --------------------------------------------------------------------------- lab 08
@@ -385,7 +410,7 @@ spec:
 # --------------------------------------------------------------------------- lab 09
 
 def test_lab09_portable(open_lab) -> None:  # type: ignore[no-untyped-def]
-    """Does portable need myd1 in both namespaces with the same image and replicas (also via another context)?"""
+    """Do portable and scaled need myd1 in both namespaces with the same image and replicas (also via a context)?"""
     session = open_lab("09-portability")
     assert kk.get("namespace", session.namespace + "-b").name == session.namespace + "-b"
     failed_fast(session.check("portable"))
@@ -401,5 +426,12 @@ def test_lab09_portable(open_lab) -> None:  # type: ignore[no-untyped-def]
     kubectl(session, "apply", "-n", session.namespace + "-b", "-f", "-", stdin=manifest)
     assert session.check("portable").passed
     assert session.check("portable", context_b="kk-sandbox").passed
+    r = session.check("scaled")
+    failed_fast(r)
+    assert r.failing[0].name == "scaled"
+    kk.scale("myd1", 3)
+    failed_fast(session.check("scaled"))  # one place only: the replicas differ
+    kk.scale("myd1", 3, session.namespace + "-b")
+    assert session.check("scaled").passed
     with pytest.raises(KKError):
         session.cluster.call(session.cluster.core.read_namespace, "definitely-not-there")

@@ -1,13 +1,20 @@
-"""Looking at the sandbox from a notebook: object lists, get, show, events and the ownership tree.
+"""Looking at the sandbox from a notebook: object lists, get, show, events and the ownership tree; and the
+progress indicator of a wait (``kk.wait_for``, a polling check), which must stay shown in its final state.
 
 Every test works in its own namespace of the session sandbox, through the official client only.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 import kk_helpers as kk
+from kk_helpers import act, reprs
+from kk_helpers.checks import base as checks_base
 from kk_helpers.errors import KKError
 from kk_helpers.helpers import Resource, ResourceList, collect, get_object, kind_info, list_objects
 
@@ -128,3 +135,73 @@ def test_all_namespaces(cluster: kk.Cluster) -> None:
     listed = kk.pods(all_namespaces=True)
     assert repr(listed).splitlines()[0].split()[0] == "NAMESPACE"
     assert cluster.namespace in {p.namespace for p in listed}
+
+
+# -- the progress indicator of a wait ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bars(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[reprs.Progress]]:
+    """Every progress indicator the waits create during the test (the real class, only recorded)."""
+    made: list[reprs.Progress] = []
+
+    class Recorded(reprs.Progress):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(act, "Progress", Recorded)
+    monkeypatch.setattr(reprs, "Progress", Recorded)
+    yield made
+
+
+def test_wait_for_leaves_a_completed_bar(bars: list[reprs.Progress]) -> None:
+    """With a frontend, does wait_for keep its bar shown after the wait (never closing it, which raced
+    JupyterLab's rendering) as a full green bar that says how long it took?"""
+    looks = iter([(False, "0/2 ready"), (False, "1/2 ready"), (True, "2/2 ready")])
+    assert kk.wait_for(lambda: next(looks), "deployment/myd1 ready", interval=0.05, live=True) is True
+    [bar] = bars
+    assert bar._box is not None and bar._box.comm is not None, "the bar was closed"
+    assert (bar.state, bar._bar.bar_style, bar._bar.value, bar._bar.max) == ("done", "success", 60.0, 60.0)
+    assert "kk-progress--done" in bar._box._dom_classes
+    assert re.search(r"✓ deployment/myd1 ready: done in \d+\.\d s", re.sub(r"<[^>]+>", "", bar._label.value))
+
+
+def test_wait_for_done_at_first_look_shows_nothing(bars: list[reprs.Progress]) -> None:
+    """Does a wait whose condition already holds leave no bar behind?"""
+    assert kk.wait_for(lambda: True, live=True) is True
+    assert [b._box for b in bars] == [None] and bars[0].state == "done"
+
+
+def test_wait_for_timeout_leaves_a_failed_bar(cluster: kk.Cluster, bars: list[reprs.Progress]) -> None:
+    """When a wait on the sandbox times out, does the bar stay, red, saying what was last seen?"""
+    with pytest.raises(act.WaitTimeout, match="gave up after 1 s waiting for pod/nope running"):
+        kk.wait_for("pod/nope running", timeout=1, interval=0.2, live=True)
+    [bar] = bars
+    assert (bar.state, bar._bar.bar_style, bar._bar.description) == ("failed", "danger", "failed")
+    assert bar._box.comm is not None and "kk-progress--failed" in bar._box._dom_classes
+    assert "✗" in bar._label.value and "gave up after 1 s" in bar._label.value
+
+
+def test_wait_for_error_leaves_a_failed_bar(bars: list[reprs.Progress]) -> None:
+    """When the condition fails with an error mid-wait, does the bar say so before the error propagates?"""
+    looks = iter([False])
+
+    def flaky() -> bool:
+        if next(looks, None) is None:
+            raise KKError("no cluster answers at context kind-kk")
+        return False
+
+    with pytest.raises(KKError, match="no cluster answers"):
+        kk.wait_for(flaky, interval=0.01, live=True)
+    assert bars[0].state == "failed" and "no cluster answers at context kind-kk" in bars[0]._label.value
+
+
+def test_polling_check_leaves_its_bar(cluster: kk.Cluster, bars: list[reprs.Progress]) -> None:
+    """Does a check that polls (lab 03: 4 replicas desired, none can get ready) leave its bar, failed, shown?"""
+    deployment(cluster, "myd1", image="registry.invalid/nope:1", replicas=4, wait=False)
+    result = checks_base.run("03", "scale", timeout=1.0, live=True, cluster=cluster, namespace=cluster.namespace)
+    assert not result.passed
+    [bar] = [b for b in bars if b.live]
+    assert bar.description == "checking scale" and bar.state == "failed" and bar._box.comm is not None
+    assert "not yet after" in bar._label.value and bar._bar.bar_style == "danger"

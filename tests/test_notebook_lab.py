@@ -83,8 +83,27 @@ def test_lab_makes_namespace_and_kubeconfig(labs: list[Lab], tmp_path: Path,
     ns = kk.get("namespace", session.namespace)
     assert ns.labels["kk.dev/lab"] == "01-pods"
     assert kk.current() is session.cluster and session.cluster.namespace == session.namespace
-    assert session.tasks == ["pod-running", "pod-deleted"]
+    assert session.tasks[:2] == ["pod-running", "pod-deleted"]
     assert "Lab 01-pods" in session._repr_html_() and repr(session).startswith("<Lab 01-pods")
+
+
+def test_lab_shortcuts_to_the_client(labs: list[Lab]) -> None:
+    """Are lab.core, lab.apps and lab.batch the official client's APIs on the lab's cluster, and lab.backend its
+    backend, as a learner would expect from lab.cluster.core and lab.cluster.backend?"""
+    from kubernetes import client
+
+    session = open_lab(labs, "02-deployments")
+    for name, api in (("core", client.CoreV1Api), ("apps", client.AppsV1Api), ("batch", client.BatchV1Api)):
+        got = getattr(session, name)
+        assert isinstance(got, api) and got.api_client is session.cluster.api_client, name
+        assert getattr(Lab, name).__doc__, f"lab.{name} is documented"
+    assert session.backend == session.cluster.backend == "sandbox" and Lab.backend.__doc__
+    assert session.core.read_namespace(session.namespace).metadata.name == session.namespace
+    kk.ensure_deployment("myd1", "vimal13/apache-webserver-php", 1, wait=False)
+    assert [d.metadata.name for d in session.apps.list_namespaced_deployment(session.namespace).items] == ["myd1"]
+    assert session.batch.list_namespaced_job(session.namespace).items == []
+    with pytest.raises(AttributeError):
+        session.core = None  # type: ignore[misc]  # read-only: it follows lab.cluster
 
 
 def test_kubectl_and_helpers_act_on_the_same_place(labs: list[Lab], tmp_path: Path) -> None:

@@ -79,7 +79,9 @@ def test_headless_notebook(kk_env: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert determine_grade(passing) == (3, 3)
     partial = nb.cells[8]
     assert partial.outputs[-1].output_type == "execute_result"
-    assert determine_grade(partial) == (1.0, 3)  # 1 of 3 parts: myd1 exists, but 4 not 2
+    # scale-down is all or nothing (its check says so): myd1 exists but runs 4, not 2, so no third of the points.
+    # Partial credit through nbgrader is lab 05's traffic task (tests/test_labs.py).
+    assert determine_grade(partial) == (0, 3)
     err = nb.cells[9].outputs[-1]
     assert err.output_type == "error" and err.ename == "KKError" and len(err.traceback) == 1
     assert "context 'no-such-context' is not in" in err.traceback[0]

@@ -2,7 +2,8 @@
 
 Without a kernel, ipywidgets still build their models, so a test can set a slider's value or click a
 button. ``live=True`` forces the live path (watch threads); the default here is static, as under
-nbconvert/nbgrader. Threads must stop when a widget is closed, and nothing may reach stderr.
+nbconvert/nbgrader. Threads must stop when a widget is closed, and nothing may reach stderr. The HTML carries
+CSS class hooks (``kk-cluster-view``, ``kk-node``, ``kk-pod``...) and only glyphs ordinary fonts have.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from kk_helpers.lab import Lab
 from kk_helpers.widgets import _base
 from kk_helpers.widgets.cluster_view import owner_name
 
+from test_notebook_reprs import assert_plain_glyphs, elements
 from test_notebook_support import (  # noqa: F401
     cluster, deployment, drop_namespace, expose, kk_env, run_pod, sandbox, unique,
 )
@@ -62,9 +64,31 @@ def test_scale_slider_static_drives_deployment(cluster: kk.Cluster) -> None:
     assert s.ready == 3 and repr(s) == "deployment myd1: desired 3, ready 3"
     bundle = s._repr_mimebundle_()
     assert WIDGET_VIEW not in bundle and "static view" in bundle["text/html"]
+    html = bundle["text/html"]
+    assert elements(html, "kk-scale-slider")
+    assert elements(html, "kk-dots")[0]["title"] == "3 of 3 desired replicas ready"
+    assert_plain_glyphs(html, "ScaleSlider")
     s.value = 12  # beyond the slider's max: the max grows
     assert s.slider.max == 12 and kk.get("deploy/myd1").spec["replicas"] == 12
     assert len(kk_threads()) == before
+    s.close()
+
+
+def test_scale_slider_dots_show_desired_vs_ready(cluster: kk.Cluster) -> None:
+    """Are desired vs ready replicas drawn as dots one can see (filled when ready, hollow while not), not as
+    blank chips: one dot per desired replica, as many filled as are ready, in the live status too?"""
+    deployment(cluster, "myd1")
+    s = kk.ScaleSlider("myd1", live=True)
+    assert "kk-scale-slider" in s.root._dom_classes
+    s.value = 3
+    status = s._status.value  # right after the scale: 3 desired, at most 1 ready
+    dots = elements(status.split("kk-dots__legend")[0], "kk-dot")
+    assert len(dots) == 3 and {d["class"] for d in dots} <= {"kk-dot kk-dot--ready", "kk-dot kk-dot--waiting"}
+    assert all("width:0.8em" in d["style"] and "height:0.8em" in d["style"] for d in dots)
+    assert " </span>" not in status, "no blank chips"
+    kk.wait_for(lambda: s.ready == 3, "the slider to see 3 ready", timeout=30)
+    dots = elements(s._status.value.split("kk-dots__legend")[0], "kk-dot")
+    assert [d["class"] for d in dots] == ["kk-dot kk-dot--ready"] * 3
     s.close()
 
 
@@ -101,7 +125,12 @@ def test_chaos_button_click_replaces_a_pod(cluster: kk.Cluster) -> None:
     after = {p["metadata"]["name"] for p in act.pods_of("myd1")}
     assert result.deleted not in after and len(after) == 3
     assert f"deleted {result.deleted}; replaced by {result.replacement}" in repr(chaos)
-    assert "💥" in chaos._repr_mimebundle_()["text/html"]
+    html = chaos._repr_mimebundle_()["text/html"]
+    assert_plain_glyphs(html, "ChaosButton")
+    rounds = elements(html, "kk-chaos__round")
+    assert [r["class"] for r in rounds] == ["kk-chaos__round kk-chaos__round--replaced"]
+    assert elements(html, "kk-chaos__deleted")[0]["data-pod"] == result.deleted
+    assert [e["data-pod"] for e in elements(html, "kk-chaos__replacement")] == result.replacements
 
 
 def test_chaos_button_live_click_runs_in_background(cluster: kk.Cluster) -> None:
@@ -120,6 +149,7 @@ def test_chaos_button_without_pods(cluster: kk.Cluster) -> None:
     chaos.button.click()
     kk.wait_for(lambda: chaos.history, timeout=10)
     assert "no running pod to delete" in chaos.history[-1].error and "no running pod" in chaos._log.value
+    assert elements(chaos._log.value, "kk-chaos__round--failed") and elements(chaos._log.value, "kk-mark--fail")
 
 
 def test_traffic_probe_counts_per_pod(cluster: kk.Cluster) -> None:
@@ -133,7 +163,10 @@ def test_traffic_probe_counts_per_pod(cluster: kk.Cluster) -> None:
     assert sum(probe.counts.values()) == 12 and len(result.pods) == 3 and result.failures == 0
     assert set(probe.counts) == {p.name for p in kk.pods(selector="app=myd1")}
     assert "12 responses, 3 distinct" in repr(probe)
-    assert "width:" in probe._repr_mimebundle_()["text/html"]
+    html = probe._repr_mimebundle_()["text/html"]
+    assert "width:" in html and elements(html, "kk-traffic")
+    bars = elements(html, "kk-bar")
+    assert {b["data-key"]: int(b["data-count"]) for b in bars} == dict(probe.counts)
 
 
 def test_traffic_probe_live_button(cluster: kk.Cluster) -> None:
@@ -143,8 +176,14 @@ def test_traffic_probe_live_button(cluster: kk.Cluster) -> None:
     url = kk.service_url("myd1")
     kk.wait_for(lambda: kk.http_get(url).ok, timeout=15)
     probe = kk.TrafficProbe("myd1", n=6, live=True)
+    during: list[tuple[bool, str]] = []  # the button's state each time an answer redraws the bars
+    draw = probe._bars_html
+    probe._bars_html = lambda: (during.append((probe.button.disabled, probe.button.description)), draw())[1]
     probe.button.click()
     kk.wait_for(lambda: len(probe.results) == 6 and "6 responses" in probe._bars.value, timeout=30)
+    # One run at a time: disabled while answers arrive, enabled again afterwards.
+    kk.wait_for(lambda: not probe.button.disabled, timeout=10)
+    assert during[0] == (True, "sending…") and probe.button.description == "send"
 
 
 def test_traffic_probe_clusterip_error_in_widget(cluster: kk.Cluster) -> None:
@@ -171,6 +210,15 @@ def test_cluster_view_static_snapshot(cluster: kk.Cluster) -> None:
     html = view._repr_mimebundle_()["text/html"]
     assert "snapshot" in html and html.count("border-radius:6px") == 3
     assert view.threads_alive == 0
+    assert_plain_glyphs(html, "ClusterView")
+    assert [e["class"] for e in elements(html, "kk-cluster-view")] == ["kk-cluster-view kk-cluster-view--snapshot"]
+    nodes = elements(html, "kk-node")
+    assert len(nodes) == 3 and all(n["class"] == "kk-node kk-node--ready" for n in nodes)
+    assert {n["data-node"] for n in nodes} == set(view.nodes)
+    assert {o["data-owner"] for o in elements(html, "kk-owner")} == {"deployment/myd1", "(no owner)"}
+    chips = elements(html, "kk-pod")
+    assert sorted(c["data-pod"] for c in chips) == sorted(view.pods)
+    assert all(c["class"] == "kk-chip kk-pod kk-pod--Running" and c["data-status"] == "Running" for c in chips)
 
 
 def test_cluster_view_live_updates_and_stops(cluster: kk.Cluster) -> None:
@@ -182,6 +230,8 @@ def test_cluster_view_live_updates_and_stops(cluster: kk.Cluster) -> None:
     kk.wait_for(lambda: "web" in view.pods and kk.reprs.pod_status(view.pods["web"]) == "Running",
                 "the pod to show up", timeout=30)
     assert "web" in view.view.value
+    assert [c["data-pod"] for c in elements(view.view.value, "kk-pod")] == ["web"]
+    assert elements(view.view.value, "kk-cluster-view--live") and "kk-cluster-view-widget" in view.root._dom_classes
     kk.delete("pod/web")
     kk.wait_for(lambda: "web" not in view.pods, "the pod to go", timeout=30)
     view.close()
@@ -204,6 +254,10 @@ def test_rollout_view(cluster: kk.Cluster) -> None:
     kk.wait_for(two_revisions, "the rollout to show", timeout=30)
     text = repr(view)
     assert "new revision 2 nginx:1.29.4 2/2 ready" in text and "old revision 1 httpd:2.4 0/0 ready" in text
+    html = view.render_html()
+    assert [e["class"] for e in elements(html, "kk-revision")] == ["kk-revision kk-revision--new",
+                                                                   "kk-revision kk-revision--old"]
+    assert_plain_glyphs(html, "RolloutView")
     view.close()
     static = kk.RolloutView("myd1")
     assert static.threads_alive == 0 and "old</b> revision 1" in static._repr_mimebundle_()["text/html"]
@@ -226,10 +280,18 @@ def test_check_panel_static_and_hints(lab05: Lab) -> None:
     assert text.splitlines()[1].startswith("  ✗ service: expected a service named myd1")
     assert "0/3 tasks passed" in text
     html = panel._repr_mimebundle_()["text/html"]
-    assert html.count("<details>") == 3
+    assert len(elements(html, "kk-hints")) == 3 and html.count("<details") == 3
+    assert_plain_glyphs(html, "CheckPanel")
+    rows = elements(html, "kk-check")
+    assert [(r["class"], r["data-task"]) for r in rows] == [("kk-check kk-check--fail", t) for t in panel.tasks]
+    assert len(elements(html, "kk-mark--fail")) == 3 and "✗" in html
+    assert "kk-check-panel" in panel.root._dom_classes
+    assert elements(panel._rows["service"].value, "kk-hint") == []  # hints wait to be asked for
     first = panel.hint("service")
     assert first == "kubectl expose deployment myd1 --type=NodePort --port=80"
-    assert "💡" in panel._rows["service"].value
+    row = panel._rows["service"].value
+    assert len(elements(row, "kk-hint")) == 1 and "Hint 1:</b> kubectl expose" in row
+    assert_plain_glyphs(row, "CheckPanel row")
     hints = [panel.hint("service") for _ in range(5)]
     assert hints[-1] == "" and all(h != first for h in hints)
     lab05.cluster.call(lab05.cluster.core.create_namespaced_service, lab05.namespace, {
@@ -238,6 +300,7 @@ def test_check_panel_static_and_hints(lab05: Lab) -> None:
     panel.timeout = 15
     panel.refresh("service")
     assert panel.results["service"].passed and "1/3 tasks passed" in repr(panel)
+    assert elements(panel._rows["service"].value, "kk-check--pass") and "✓" in panel._rows["service"].value
     with pytest.raises(kk.KKError, match="has no task 'nope'"):
         kk.CheckPanel(lab05, ["nope"])
 

@@ -267,6 +267,7 @@ def test_patch_extensions_follow_the_table(docs: OpenAPIV3) -> None:
             assert prop.get("x-kubernetes-patch-merge-key") == meta.merge_key
             assert prop.get("x-kubernetes-list-type") == meta.list_type
             assert tuple(prop.get("x-kubernetes-list-map-keys", ())) == meta.map_keys
+            assert prop.get("x-kubernetes-map-type") == meta.map_type
     assert seen > 40
 
 
@@ -281,21 +282,24 @@ def test_patch_meta_names_real_fields(docs: OpenAPIV3) -> None:
         prop = all_schemas[definition]["properties"][field]
         if meta.list_type or meta.merge_key:
             assert prop["type"] == "array", (definition, field)
+        if meta.map_type:
+            assert prop["type"] == "object" and "additionalProperties" in prop, (definition, field)
         if meta.merge_key and meta.list_type == "map":
             assert meta.merge_key in meta.map_keys
 
 
 def test_list_meta_for_the_patch_module() -> None:
     """Do list_meta and field_model give the facts a strategic merge patch needs, by either name?"""
-    assert list_meta("V1PodSpec", "containers") == ("merge", "name", "map", ("name",))
+    assert list_meta("V1PodSpec", "containers") == ("merge", "name", "map", ("name",), None)
     assert list_meta("io.k8s.api.core.v1.PodSpec", "containers").merge_key == "name"
     assert list_meta("V1Container", "ports").merge_key == "containerPort"
     assert list_meta("V1Container", "volumeMounts").merge_key == "mountPath"
     assert list_meta("V1PodSpec", "volumes").strategy == "merge,retainKeys"
-    assert list_meta("V1ObjectMeta", "finalizers") == ("merge", None, "set", ())
+    assert list_meta("V1ObjectMeta", "finalizers") == ("merge", None, "set", (), None)
     assert list_meta("V1ServiceSpec", "ports").map_keys == ("port", "protocol")
-    assert list_meta("V1PodSpec", "tolerations") == (None, None, "atomic", ())
-    assert list_meta("V1Container", "image") == (None, None, None, ())
+    assert list_meta("V1PodSpec", "tolerations") == (None, None, "atomic", (), None)
+    assert list_meta("V1Container", "image") == (None, None, None, (), None)
+    assert list_meta("V1PodSpec", "nodeSelector").map_type == "atomic"
     assert PATCH_META[("io.k8s.api.apps.v1.DeploymentSpec", "strategy")] == ("retainKeys", None)
     assert ("io.k8s.api.core.v1.PodSpec", "tolerations") not in PATCH_META
     assert field_model("V1PodSpec", "containers") == "V1Container"
@@ -488,14 +492,16 @@ def test_int_or_string_and_quantity_values() -> None:
     assert wrong_type_fields(SERVICES, svc) == [
         ("spec.ports[0].targetPort", "json: cannot unmarshal bool into Go value of type int32")]
     pod = {"spec": {"containers": [{"name": "c", "resources": {
-        "limits": {"cpu": "500mb", "memory": "1Gi", "ok": 2, "bad": "1.2.3"}, "requests": {"cpu": "1x"}}}]}}
+        "limits": {"cpu": "500mb", "memory": "1Gi", "ok": 2, "bad": "1mm", "zero": "Mi"}, "requests": {"cpu": "1x"}}}]}}
     assert wrong_type_fields(PODS, pod) == [
         ("spec.containers[0].resources.limits.cpu", openapi.QUANTITY_FORMAT_ERROR),
-        ("spec.containers[0].resources.limits.bad", "unable to parse quantity's numeric part"),
+        ("spec.containers[0].resources.limits.bad", "unable to parse quantity's suffix"),
         ("spec.containers[0].resources.requests.cpu", openapi.QUANTITY_FORMAT_ERROR),
     ]
     assert openapi.quantity_error("100Mi") is None and openapi.quantity_error("1e3") is None
     assert openapi.quantity_error("5mm") == "unable to parse quantity's suffix"
+    assert openapi.quantity_error("1.2.3") == openapi.QUANTITY_FORMAT_ERROR  # Go's parser, not a regex
+    assert openapi.quantity_error("e3") is None  # a zero with an exponent, as ParseQuantity reads it
 
 
 def test_secret_data_must_be_base64() -> None:

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kk_helpers.sandbox import defaults, errors, resources, validation
+from kk_helpers.sandbox import defaults, errors, openapi, resources, validation
 from kk_helpers.sandbox.resources import ResourceType
 
 
@@ -499,17 +499,30 @@ def test_immutable_configmap() -> None:
     (CONFIGMAPS, {"data": {"port": 8080}},
      "json: cannot unmarshal number into Go struct field ConfigMap.data of type string"),
     (SECRETS, {"data": {"password": "not base64!"}}, "illegal base64 data at input byte 3"),
+    (SERVICES, {"spec": {"type": 5}},
+     "json: cannot unmarshal number into Go struct field ServiceSpec.spec.type of type v1.ServiceType"),
+    (PODS, {"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80, "protocol": 6}]}]}},
+     "json: cannot unmarshal number into Go struct field ContainerPort.spec.containers.ports.protocol "
+     "of type v1.Protocol"),
+    (PODS, {"spec": {"containers": [{"name": "a", "resources": {"limits": "1"}}]}},
+     "json: cannot unmarshal string into Go struct field ResourceRequirements.spec.containers.resources.limits "
+     "of type v1.ResourceList"),
+    (NAMESPACES, {"spec": {"finalizers": "kubernetes"}},
+     "json: cannot unmarshal string into Go struct field NamespaceSpec.spec.finalizers of type []v1.FinalizerName"),
+    (PODS, {"spec": {"containers": [{"name": "a", "resources": {"limits": {"cpu": "1.2.3"}}}]}},
+     "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
+    (SECRETS, {"data": {"k": "YQ==YQ=="}}, "illegal base64 data at input byte 4"),
 ])
 def test_decode_errors(rt: ResourceType, obj: dict[str, Any], message: str) -> None:
     """Are wrong JSON types, bad quantities and bad base64 reported as the decoder reports them?"""
-    assert validation.type_errors(rt, obj) == [message]
+    assert [m for _path, m in openapi.wrong_type_fields(rt, obj)] == [message]
 
 
 def test_well_typed_objects_decode() -> None:
     """Do correct objects (numbers as numbers, quantities as strings or numbers) decode cleanly?"""
     obj = container(resources={"limits": {"cpu": 0.5, "memory": "128Mi"}}, ports=[{"containerPort": 80}])
-    assert validation.type_errors(PODS, obj) == []
-    assert validation.type_errors(SECRETS, {"data": {"a": "aHVudGVyMg=="}}) == []
+    assert openapi.wrong_type_fields(PODS, obj) == []
+    assert openapi.wrong_type_fields(SECRETS, {"data": {"a": "aHVudGVyMg=="}}) == []
 
 
 # -- quantities and cron ------------------------------------------------------------------------------
@@ -618,7 +631,7 @@ def test_garbage_never_crashes(seed: tuple[ResourceType, dict[str, Any]], data: 
     for step in path[:-1]:
         parent = parent[step]
     parent[path[-1]] = junk
-    if validation.type_errors(rt, obj):
+    if openapi.wrong_type_fields(rt, obj):
         return
     ready = created(rt, obj)
     validation.validate(rt, ready)

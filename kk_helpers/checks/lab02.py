@@ -10,7 +10,7 @@ DEPLOYMENT = "myd1"
 IMAGE = "vimal13/apache-webserver-php"
 
 
-@LAB.task("deployment", f"deployment {DEPLOYMENT} runs {IMAGE} with 1/1 ready",
+@LAB.task("deployment", f"deployment {DEPLOYMENT} runs {IMAGE} with 1/1 ready", points=4,
           hints=[f"kubectl create deployment {DEPLOYMENT} --image={IMAGE}",
                  f"kubectl rollout status deployment/{DEPLOYMENT} waits until it is ready"])
 def deployment(ctx: Context) -> None:
@@ -29,7 +29,7 @@ def deployment(ctx: Context) -> None:
     ctx.part("ready", ready == 1 == want, "1/1 ready", f"{ready}/{want} ready", hint=f"kubectl describe deployment {name}")
 
 
-@LAB.task("owners", f"{DEPLOYMENT} owns a ReplicaSet, which owns the pods",
+@LAB.task("owners", f"{DEPLOYMENT} owns a ReplicaSet, which owns the pods", points=3,
           hints=["kubectl get rs,pods -o wide; look at metadata.ownerReferences in -o yaml",
                  "kk.tree() draws the chain"])
 def owners(ctx: Context) -> None:
@@ -56,7 +56,7 @@ def owners(ctx: Context) -> None:
              f"{len(pods)} owned pod(s)", hint="kubectl get pods -l app=" + name)
 
 
-@LAB.task("deployment-deleted", f"deployment {DEPLOYMENT} and its pods are gone",
+@LAB.task("deployment-deleted", f"deployment {DEPLOYMENT} and its pods are gone", points=3,
           hints=[f"kubectl delete deployment {DEPLOYMENT}"])
 def deployment_deleted(ctx: Context) -> None:
     name = ctx.param("name", DEPLOYMENT)

@@ -39,13 +39,13 @@ def check_replicas(ctx: Context, want: int) -> None:
              hint=f"watch them arrive: kubectl get pods -l app={name} -w (or kk.ClusterView())")
 
 
-@LAB.task("scale", f"{DEPLOYMENT} runs 4 ready replicas",
+@LAB.task("scale", f"{DEPLOYMENT} runs 4 ready replicas", points=4,
           hints=[f"kubectl scale deployment {DEPLOYMENT} --replicas=4", "or move kk.ScaleSlider('myd1') to 4"])
 def scale(ctx: Context) -> None:
     check_replicas(ctx, int(ctx.param("replicas", 4)))
 
 
-@LAB.task("spread", f"the pods of {DEPLOYMENT} run on at least 2 nodes",
+@LAB.task("spread", f"the pods of {DEPLOYMENT} run on at least 2 nodes", points=3,
           hints=["kubectl get pods -o wide shows the NODE column",
                  "the scheduler spreads replicas; with 4 replicas on 2 workers both get some"])
 def spread(ctx: Context) -> None:
@@ -59,7 +59,7 @@ def spread(ctx: Context) -> None:
              hint=f"scale up first: kubectl scale deployment {name} --replicas=4")
 
 
-@LAB.task("scale-down", f"{DEPLOYMENT} is scaled down to 2",
+@LAB.task("scale-down", f"{DEPLOYMENT} is scaled down to 2", points=3,
           hints=[f"kubectl scale deployment {DEPLOYMENT} --replicas=2"])
 def scale_down(ctx: Context) -> None:
     check_replicas(ctx, int(ctx.param("replicas", 2)))

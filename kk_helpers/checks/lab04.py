@@ -22,7 +22,7 @@ def _pods(ctx: Context, d: Obj) -> list[Obj]:
     return live_pods(ctx.list("pods", selector=selector_string(d)))
 
 
-@LAB.task("replaced", f"a deleted pod of {DEPLOYMENT} was replaced by a new one",
+@LAB.task("replaced", f"a deleted pod of {DEPLOYMENT} was replaced by a new one", points=4,
           hints=["record the name first: deleted_pod = '<name from kubectl get pods>'",
                  "then kubectl delete pod $deleted_pod (or kk.ChaosButton('myd1'))",
                  "check with lab.check('replaced', deleted=deleted_pod)"])
@@ -70,6 +70,7 @@ def _stopped_nodes(ctx: Context) -> list[Obj]:
 
 
 @LAB.task("node-drill", f"with a node stopped, {DEPLOYMENT} is back to full strength on the other nodes",
+          points=4,
           hints=["stop a worker that runs pods: kk.stop_node('kk-worker')",
                  "watch the pods move: kk.ClusterView() or kubectl get pods -o wide -w",
                  "pods on a NotReady node are evicted after a grace period, then recreated elsewhere"])
@@ -104,7 +105,7 @@ def node_drill(ctx: Context) -> None:
              f"{len(elsewhere)} ready elsewhere", hint="eviction takes a little while; check again shortly")
 
 
-@LAB.task("node-back", "every node is Ready again", hints=["kk.start_node('kk-worker')"])
+@LAB.task("node-back", "every node is Ready again", points=2, hints=["kk.start_node('kk-worker')"])
 def node_back(ctx: Context) -> None:
     stopped = _stopped_nodes(ctx)
     for n in stopped:

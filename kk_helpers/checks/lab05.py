@@ -24,7 +24,7 @@ def _http_evidence(result: Any) -> dict[str, Any]:
             "body": result.body[:500]}
 
 
-@LAB.task("service", f"service {SERVICE} is a NodePort on port 80 selecting app={SERVICE}",
+@LAB.task("service", f"service {SERVICE} is a NodePort on port 80 selecting app={SERVICE}", points=3,
           hints=[EXPOSE, f"kubectl get svc {SERVICE} -o wide shows TYPE, PORT(S) and SELECTOR"])
 def service(ctx: Context) -> None:
     from ..act import ready_endpoints
@@ -49,7 +49,7 @@ def service(ctx: Context) -> None:
              hint=f"kubectl get endpointslices -l kubernetes.io/service-name={name}")
 
 
-@LAB.task("reachable", f"service {SERVICE} answers HTTP from the notebook",
+@LAB.task("reachable", f"service {SERVICE} answers HTTP from the notebook", points=3,
           hints=["url = kk.service_url('myd1'); kk.http_get(url)", "curl it: !curl -s $url"])
 def reachable(ctx: Context) -> None:
     from ..net import http_get, service_url
@@ -71,8 +71,8 @@ def reachable(ctx: Context) -> None:
              hint="are the pods ready? kubectl get endpoints " + name)
 
 
-@LAB.task("traffic", f"requests to {SERVICE} are answered by at least 2 different pods",
-          hints=["scale to at least 2 replicas: kubectl scale deployment myd1 --replicas=3",
+@LAB.task("traffic", f"requests to {SERVICE} are answered by at least 2 different pods", points=3,
+          partial=True, hints=["scale to at least 2 replicas: kubectl scale deployment myd1 --replicas=3",
                  "kk.TrafficProbe('myd1') shows which pod answered each request"])
 def traffic(ctx: Context) -> None:
     from ..errors import KKError

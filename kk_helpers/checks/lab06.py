@@ -1,4 +1,4 @@
-"""Lab 06 — rollouts: update ``myd1``'s image, read the history, roll back."""
+"""Lab 06 — rollouts: update ``myd1``'s image, read the history, roll back, recover from a broken image."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ LAB = LabChecks("06", "rollouts")
 DEPLOYMENT = "myd1"
 IMAGE_V1 = "httpd:2.4"
 IMAGE_V2 = "nginx:1.29.4"
+#: The typo the lab rolls out on purpose (an image that does not exist).
+BROKEN = "ngnix:1.29.4"
 REPLICAS = 4
 
 
@@ -47,7 +49,7 @@ def _rolled_out(ctx: Context, d: Obj, image: str, name: str) -> None:
              hint="the rollout scales the old ReplicaSet down as new pods become ready")
 
 
-@LAB.task("rolled-out", f"{DEPLOYMENT} runs {IMAGE_V2} on every replica",
+@LAB.task("rolled-out", f"{DEPLOYMENT} runs {IMAGE_V2} on every replica", points=3,
           hints=[f"kubectl set image deployment/{DEPLOYMENT} '*={IMAGE_V2}'",
                  "kk.RolloutView('myd1') shows old and new pods during the rollout"])
 def rolled_out(ctx: Context) -> None:
@@ -60,7 +62,7 @@ def rolled_out(ctx: Context) -> None:
     _rolled_out(ctx, d, str(ctx.param("image", IMAGE_V2)), name)
 
 
-@LAB.task("history", f"{DEPLOYMENT} has at least 2 revisions",
+@LAB.task("history", f"{DEPLOYMENT} has at least 2 revisions", points=2,
           hints=[f"kubectl rollout history deployment/{DEPLOYMENT}"])
 def history(ctx: Context) -> None:
     name = ctx.param("name", DEPLOYMENT)
@@ -73,7 +75,7 @@ def history(ctx: Context) -> None:
                 hint="change the image to start a new revision")
 
 
-@LAB.task("undo", f"{DEPLOYMENT} is rolled back to {IMAGE_V1}",
+@LAB.task("undo", f"{DEPLOYMENT} is rolled back to {IMAGE_V1}", points=3,
           hints=[f"kubectl rollout undo deployment/{DEPLOYMENT}"])
 def undo(ctx: Context) -> None:
     name = ctx.param("name", DEPLOYMENT)
@@ -83,6 +85,22 @@ def undo(ctx: Context) -> None:
     assert d is not None
     ctx.require("revision", _revision(d) >= 3, "revision 3 or later (a rollback makes a new revision)",
                 f"revision {_revision(d)}", hint=f"kubectl rollout undo deployment/{name}")
+    _rolled_out(ctx, d, str(ctx.param("image", IMAGE_V1)), name)
+
+
+@LAB.task("recovered", f"{DEPLOYMENT} recovered from the broken image: back on {IMAGE_V1}, the broken pods gone",
+          points=2, hints=[f"kubectl rollout undo deployment/{DEPLOYMENT}",
+                           f"kubectl rollout status deployment/{DEPLOYMENT} waits for the rollback"])
+def recovered(ctx: Context) -> None:
+    name = ctx.param("name", DEPLOYMENT)
+    d = ctx.get("deployment", name)
+    if not ctx.found("exists", d, f"deployment {name}"):
+        return
+    assert d is not None
+    broken = [rs for rs in _owned_rs(ctx, d) if any(image_matches(i, BROKEN) for i in reprs.images_of(rs))]
+    ctx.require("broken rollout", bool(broken), f"a ReplicaSet of the broken image {BROKEN}",
+                f"{len(broken)} ReplicaSet(s) with {BROKEN}",
+                hint="run the cell that rolls out the broken image first")
     _rolled_out(ctx, d, str(ctx.param("image", IMAGE_V1)), name)
 
 

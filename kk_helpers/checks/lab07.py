@@ -1,11 +1,12 @@
-"""Lab 07 — declarative configuration: ``kubectl apply -f`` a deployment and a service, then change and re-apply."""
+"""Lab 07 — declarative configuration: ``kubectl apply -f`` a deployment and a service, select their pods by
+label, then change the file and re-apply."""
 
 from __future__ import annotations
 
 import json
 
 from .. import reprs
-from .base import Context, LabChecks, Obj, deployment_counts
+from .base import Context, LabChecks, Obj, deployment_counts, live_pods
 
 LAB = LabChecks("07", "declarative configuration")
 NAME = "web"
@@ -36,7 +37,7 @@ def _applied(ctx: Context, kind: str, name: str) -> Obj | None:
     return obj
 
 
-@LAB.task("applied", f"deployment {NAME} was created with kubectl apply and is ready",
+@LAB.task("applied", f"deployment {NAME} was created with kubectl apply and is ready", points=3,
           hints=[f"kubectl apply -f {NAME}.yaml", "kubectl diff -f shows what apply would change"])
 def applied(ctx: Context) -> None:
     name = ctx.param("name", NAME)
@@ -48,7 +49,39 @@ def applied(ctx: Context) -> None:
              hint=f"kubectl rollout status deployment/{name}")
 
 
-@LAB.task("updated", f"deployment {NAME} was changed to 3 replicas by re-applying the file",
+@LAB.task("service", f"service {NAME} was created with kubectl apply", points=2,
+          hints=[f"add a Service to {NAME}.yaml (separate documents with ---) and apply"])
+def service(ctx: Context) -> None:
+    name = ctx.param("name", NAME)
+    svc = _applied(ctx, "service", name)
+    if svc is None:
+        return
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    ctx.part("selector", bool(selector), "a selector matching the deployment's pods",
+             ",".join(f"{k}={v}" for k, v in selector.items()) or "none", final=True)
+
+
+@LAB.task("selector", f"the pods labelled app={NAME} are ready and are the endpoints of service {NAME}", points=2,
+          hints=[f"kubectl get pods -l app={NAME}",
+                 f"kubectl get endpointslices -l kubernetes.io/service-name={NAME} lists the service's endpoints"])
+def selector(ctx: Context) -> None:
+    from ..act import ready_endpoints
+
+    name = ctx.param("name", NAME)
+    svc = ctx.get("service", name)
+    if not ctx.found("service", svc, f"service {name}", hint=f"kubectl apply -f {name}.yaml"):
+        return
+    pods = [p for p in live_pods(ctx.list("pods", selector=f"app={name}")) if reprs.pod_is_ready(p)]
+    ctx.require("pods", bool(pods), f"ready pods labelled app={name}", f"{len(pods)} ready",
+                hint=f"kubectl get pods -l app={name} --show-labels")
+    ips = sorted(str((p.get("status") or {}).get("podIP") or "") for p in pods)
+    endpoints = sorted(ready_endpoints(name, ctx.namespace, cluster=ctx.cluster))
+    ctx.part("endpoints", bool(ips) and ips == endpoints, f"the service's endpoints are those {len(ips)} pods",
+             f"endpoints {', '.join(endpoints) or 'none'}; pod IPs {', '.join(ips) or 'none'}",
+             hint="the endpoints follow the pods after a moment; check again")
+
+
+@LAB.task("updated", f"deployment {NAME} was changed to 3 replicas by re-applying the file", points=3,
           hints=[f"edit replicas: 3 in {NAME}.yaml and kubectl apply -f {NAME}.yaml again"])
 def updated(ctx: Context) -> None:
     name = ctx.param("name", NAME)
@@ -64,15 +97,3 @@ def updated(ctx: Context) -> None:
     ctx.require("spec", desired == want, f"{want} desired", f"{desired} desired",
                 hint="kubectl scale changes the cluster, not your file: apply the file again")
     ctx.part("ready", ready == want, f"{want} ready", f"{ready} ready")
-
-
-@LAB.task("service", f"service {NAME} was created with kubectl apply",
-          hints=[f"add a Service to {NAME}.yaml (separate documents with ---) and apply"])
-def service(ctx: Context) -> None:
-    name = ctx.param("name", NAME)
-    svc = _applied(ctx, "service", name)
-    if svc is None:
-        return
-    selector = (svc.get("spec") or {}).get("selector") or {}
-    ctx.part("selector", bool(selector), "a selector matching the deployment's pods",
-             ",".join(f"{k}={v}" for k, v in selector.items()) or "none", final=True)

@@ -11,9 +11,11 @@ COMPLETIONS = 3
 CRONJOB = "tick"
 
 
-@LAB.task("job", f"job {JOB} completed {COMPLETIONS} times",
-          hints=[f"kubectl create job {JOB} --image=busybox -- sh -c 'echo 3.14159'  (then set completions: "
-                 f"{COMPLETIONS} in YAML: kubectl create job ... --dry-run=client -o yaml)",
+@LAB.task("job", f"job {JOB} completed {COMPLETIONS} times", points=4,
+          hints=[f"lab.cluster.batch.create_namespaced_job(lab.namespace, body), with completions: {COMPLETIONS} "
+                 "in the body's spec",
+                 f"or YAML: kubectl create job {JOB} --image=busybox:1.37 --dry-run=client -o yaml -- sh -c "
+                 f"'echo 3.14159' > {JOB}.yaml, add completions: {COMPLETIONS} under spec, kubectl apply -f {JOB}.yaml",
                  f"kubectl get job {JOB} -w"])
 def job(ctx: Context) -> None:
     name = ctx.param("name", JOB)
@@ -31,7 +33,7 @@ def job(ctx: Context) -> None:
              f"{status}, {reprs.job_completions(j)}", hint=f"kubectl get pods -l job-name={name}")
 
 
-@LAB.task("cronjob", f"cronjob {CRONJOB} exists with a schedule",
+@LAB.task("cronjob", f"cronjob {CRONJOB} exists with a schedule", points=3,
           hints=[f"kubectl create cronjob {CRONJOB} --image=busybox --schedule='*/1 * * * *' -- date"])
 def cronjob(ctx: Context) -> None:
     name = ctx.param("name", CRONJOB)
@@ -45,7 +47,7 @@ def cronjob(ctx: Context) -> None:
                 f"schedule {want}" if want else "a schedule", schedule or "none")
 
 
-@LAB.task("cronjob-ran", f"cronjob {CRONJOB} has started at least one job",
+@LAB.task("cronjob-ran", f"cronjob {CRONJOB} has started at least one job", points=3,
           hints=["a */1 schedule starts a job at the next full minute: wait, then check again"])
 def cronjob_ran(ctx: Context) -> None:
     name = ctx.param("name", CRONJOB)

@@ -27,14 +27,18 @@ Pure functions over JSON-form objects (``dict``/``list``/scalars as
 * :func:`update_managed_fields`: the ``Update`` entries every create, update
   and non-apply patch records in ``metadata.managedFields``.
 
-Which lists merge by which key depends on where the list sits; :data:`_FIELDS`
-is this module's one table of those facts, keyed by the name of the Go type
-that holds the field and walked from the resource kind.
+Which lists merge by which key depends on where the list sits. Those facts
+(patch strategies, merge keys, list and map types) come from
+:data:`kk_helpers.sandbox.openapi.FIELD_META`, the table the served OpenAPI
+documents are generated from, walked from the resource's client model through
+the official client's model metadata; so kubectl, which computes its patches
+from the documents, and this module always agree.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -42,9 +46,9 @@ from typing import Any, Iterable, Iterator
 import jsonpatch
 import yaml
 
-from . import errors
+from . import errors, openapi
 from .errors import APIError
-from .resources import ResourceType
+from .resources import RESOURCES, ResourceType
 
 __all__ = [
     "APPLY_PATCH_CBOR",
@@ -145,7 +149,7 @@ def parse_patch_body(content_type: str, body: bytes | str) -> Any:
         if not isinstance(data, dict):
             raise errors.bad_request(
                 "error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal "
-                f"{_json_kind(data)} into Go value of type map[string]interface {{}}")
+                f"{openapi.json_kind(data)} into Go value of type map[string]interface {{}}")
         return _string_keys(data)
     if media not in (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH):
         raise unsupported_patch_type(content_type)
@@ -170,18 +174,6 @@ def manager_from_user_agent(user_agent: str | None) -> str:
 # --------------------------------------------------------------------------------------------
 # Go-flavoured formatting for error messages
 # --------------------------------------------------------------------------------------------
-
-
-def _json_kind(v: Any) -> str:
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    return "null" if v is None else "object"
 
 
 def _go(v: Any) -> str:
@@ -224,15 +216,18 @@ def _go_type(v: Any) -> str:
 class _Field:
     """What the patch and apply machinery must know about one field.
 
+    Built from :func:`openapi.field_facts`, so patches follow exactly the facts
+    the served OpenAPI documents announce (see :func:`_child`).
+
     Attributes:
-        type: Name of the Go type of the value (of list items, for lists), when
-            it has fields of its own worth describing; ``None`` otherwise.
+        type: Client model of the value (of list items, for lists; ``V1PodSpec``)
+            when it has fields of its own; ``None`` otherwise.
         list: Server-side apply list type (``x-kubernetes-list-type``):
-            ``"map"`` (items keyed by :attr:`keys`), ``"set"`` (scalars) or
-            ``None`` for atomic (the default for lists, as in the real schema).
+            ``"map"`` (items keyed by :attr:`keys`), ``"set"`` (scalars),
+            ``"atomic"`` or ``None`` (both atomic, the default for lists).
         keys: ``x-kubernetes-list-map-keys`` of a ``"map"`` list.
-        merge: Strategic merge patch strategy is ``merge`` (the list merges by
-            :attr:`merge_key`, or as a set of scalars when that is ``None``).
+        merge: Strategic merge patch strategy includes ``merge`` (the list merges
+            by :attr:`merge_key`, or as a set of scalars when that is ``None``).
         merge_key: ``patchMergeKey`` of a merging list of objects.
         atomic: A struct or map that server-side apply treats as one value
             (``+structType=atomic`` / ``+mapType=atomic``).
@@ -258,136 +253,76 @@ class _Field:
 
 
 _NONE = _Field()
-_MAP = _Field(map=True)
-_ATOMIC = _Field(atomic=True)
 
-
-def _keyed(key: str, *more: str, type: str | None = None) -> _Field:  # noqa: A002 - mirrors the attribute
-    """A list of objects merged by ``key`` (SMP) and keyed by ``key, *more`` (apply)."""
-    return _Field(type=type, list="map", keys=(key, *more), merge=True, merge_key=key)
-
-
-_SET = _Field(list="set", merge=True)
-_META = _Field("ObjectMeta", present=True)
-
-
-def _root(spec: str | None = None, status: str | None = None, **more: _Field) -> dict[str, _Field]:
-    fields: dict[str, _Field] = {"metadata": _META}
-    if spec:
-        fields["spec"] = _Field(spec, present=True)
-    if status:
-        fields["status"] = _Field(status, present=True)
-    fields.update(more)
-    return fields
-
-
-_CONTAINER: dict[str, _Field] = {
-    "ports": _keyed("containerPort", "protocol"),
-    "env": _keyed("name"),
-    "volumeMounts": _keyed("mountPath"),
-    "volumeDevices": _keyed("devicePath"),
-    "resources": _Field("ResourceRequirements", present=True),
-    "securityContext": _Field("SecurityContext"),
+#: Go struct facts no OpenAPI extension states: fields of these client models that are
+#: never absent from a typed object (non-pointer structs; ``containers`` has no
+#: ``omitempty``). The ``metadata``/``spec``/``status`` of every served kind are too.
+_PRESENT: dict[str, frozenset[str]] = {
+    "V1PodTemplateSpec": frozenset({"metadata", "spec"}),
+    "V1PodSpec": frozenset({"containers"}),
+    "V1Container": frozenset({"resources"}),
+    "V1DeploymentSpec": frozenset({"template", "strategy"}),
+    "V1ReplicaSetSpec": frozenset({"template"}),
+    "V1JobSpec": frozenset({"template"}),
+    "V1CronJobSpec": frozenset({"jobTemplate"}),
+    "V1JobTemplateSpec": frozenset({"metadata", "spec"}),
 }
-
-#: Per Go type, the fields whose facts differ from the defaults (maps of fields merge,
-#: lists are atomic for apply and replaced by a strategic merge patch). Facts from
-#: the ``patchStrategy``/``patchMergeKey`` tags and ``+listType``/``+listMapKey``/
-#: ``+structType``/``+mapType`` markers of k8s.io/api and k8s.io/apimachinery.
-_FIELDS: dict[str, dict[str, _Field]] = {
-    # meta/v1
-    "ObjectMeta": {
-        "labels": _MAP,
-        "annotations": _MAP,
-        "finalizers": _SET,
-        "ownerReferences": _keyed("uid"),
-    },
-    # core/v1 pods and templates
-    "PodTemplateSpec": {"metadata": _META, "spec": _Field("PodSpec", present=True)},
-    "PodSpec": {
-        # No ``omitempty``: present (as null) even in an empty typed object.
-        "containers": _Field("Container", list="map", keys=("name",), merge=True, merge_key="name", present=True),
-        "initContainers": _keyed("name", type="Container"),
-        "ephemeralContainers": _keyed("name", type="Container"),
-        "volumes": _keyed("name"),
-        "imagePullSecrets": _keyed("name"),
-        "hostAliases": _keyed("ip"),
-        "topologySpreadConstraints": _keyed("topologyKey", "whenUnsatisfiable"),
-        "schedulingGates": _keyed("name"),
-        "resourceClaims": _keyed("name"),
-        "nodeSelector": _Field(map=True, atomic=True),
-        "overhead": _MAP,
-    },
-    "Container": _CONTAINER,
-    "ResourceRequirements": {"limits": _MAP, "requests": _MAP, "claims": _Field(list="map", keys=("name",))},
-    "PodStatus": {
-        "conditions": _keyed("type"),
-        "podIPs": _keyed("ip"),
-        "hostIPs": _Field(merge=True, merge_key="ip"),
-        "resourceClaimStatuses": _keyed("name"),
-    },
-    "Pod": _root("PodSpec", "PodStatus"),
-    # apps/v1
-    "Deployment": _root("DeploymentSpec", "DeploymentStatus"),
-    "DeploymentSpec": {
-        "selector": _ATOMIC,
-        "template": _Field("PodTemplateSpec", present=True),
-        "strategy": _Field(present=True),
-    },
-    "DeploymentStatus": {"conditions": _keyed("type")},
-    "ReplicaSet": _root("ReplicaSetSpec", "ReplicaSetStatus"),
-    "ReplicaSetSpec": {"selector": _ATOMIC, "template": _Field("PodTemplateSpec", present=True)},
-    "ReplicaSetStatus": {"conditions": _keyed("type")},
-    # batch/v1
-    "Job": _root("JobSpec", "JobStatus"),
-    "JobSpec": {"selector": _ATOMIC, "template": _Field("PodTemplateSpec", present=True)},
-    "JobStatus": {"conditions": _Field(merge=True, merge_key="type")},
-    "CronJob": _root("CronJobSpec", "CronJobStatus"),
-    "CronJobSpec": {"jobTemplate": _Field("JobTemplateSpec", present=True)},
-    "JobTemplateSpec": {"metadata": _META, "spec": _Field("JobSpec", present=True)},
-    # core/v1 others
-    "Service": _root("ServiceSpec", "ServiceStatus"),
-    "ServiceSpec": {
-        "ports": _keyed("port", "protocol"),
-        "selector": _Field(map=True, atomic=True),
-    },
-    "ServiceStatus": {"conditions": _keyed("type")},
-    "Node": _root("NodeSpec", "NodeStatus"),
-    "NodeSpec": {"podCIDRs": _SET},
-    "NodeStatus": {
-        "conditions": _keyed("type"),
-        "addresses": _Field(merge=True, merge_key="type"),
-        "capacity": _MAP,
-        "allocatable": _MAP,
-    },
-    "Namespace": _root("NamespaceSpec", "NamespaceStatus"),
-    "NamespaceStatus": {"conditions": _keyed("type")},
-    "ServiceAccount": _root(secrets=_keyed("name")),
-    "ConfigMap": _root(data=_MAP, binaryData=_MAP),
-    "Secret": _root(data=_MAP, stringData=_MAP),
-    "Endpoints": _root(),
-    "EndpointSlice": _root(),
-    "Event": _root(),
-}
+_ROOT_PRESENT = frozenset({"metadata", "spec", "status"})
+_ROOT_MODELS = frozenset(rt.model for rt in RESOURCES)
 
 #: Apply keys a real schema defaults when an item leaves them out.
 _KEY_DEFAULTS: dict[str, Any] = {"protocol": "TCP"}
 
 
+@functools.lru_cache(maxsize=None)
 def _child(type_name: str | None, key: str) -> _Field:
+    """The facts of field ``key`` of the client model ``type_name``."""
     if type_name is None:
         return _NONE
-    return _FIELDS.get(type_name, {}).get(key, _NONE)
+    facts = openapi.field_facts(type_name, key)
+    if facts is None:
+        return _NONE
+    meta = facts.meta
+    present = key in _PRESENT.get(type_name, ()) or (type_name in _ROOT_MODELS and key in _ROOT_PRESENT)
+    return _Field(
+        type=facts.model,
+        list=meta.list_type if facts.container == "array" else None,
+        keys=meta.map_keys,
+        merge="merge" in (meta.strategy or "").split(","),
+        merge_key=meta.merge_key,
+        atomic=facts.atomic,
+        map=facts.container == "map",
+        present=present,
+    )
 
 
+@functools.lru_cache(maxsize=None)
 def _item(spec: _Field) -> _Field:
     """Spec of one item of the list described by ``spec``."""
-    return _Field(spec.type) if spec.type else _NONE
+    if not spec.type:
+        return _NONE
+    return _Field(spec.type, atomic=openapi.is_atomic_struct(spec.type))
+
+
+def _present_fields(type_name: str | None) -> Iterator[tuple[str, _Field]]:
+    """The fields of ``type_name`` never absent from a typed object, with their facts."""
+    if type_name is None:
+        return
+    names = set(_PRESENT.get(type_name, ()))
+    if type_name in _ROOT_MODELS:
+        names |= _ROOT_PRESENT
+    for name in sorted(names):
+        spec = _child(type_name, name)
+        if spec.present:
+            yield name, spec
 
 
 def _root_spec(rt: ResourceType | str) -> _Field:
-    kind = rt if isinstance(rt, str) else rt.kind
-    return _Field(kind)
+    """The facts of a whole object of ``rt`` (a resource type, or a kind such as ``"Deployment"``)."""
+    if isinstance(rt, str):
+        model = next((r.model for r in RESOURCES if r.kind == rt), None)
+        return _Field(model)
+    return _Field(rt.model)
 
 
 def merge_key(kind: str, path: Iterable[str]) -> str | None:
@@ -458,11 +393,11 @@ def json_patch(obj: dict[str, Any], ops: list[Any]) -> Any:
             an error in our request``) when an operation fails.
     """
     if not isinstance(ops, list):
-        raise errors.bad_request(f"json: cannot unmarshal {_json_kind(ops)} into Go value of type jsonpatch.Patch")
+        raise errors.bad_request(f"json: cannot unmarshal {openapi.json_kind(ops)} into Go value of type jsonpatch.Patch")
     for op in ops:
         if not isinstance(op, dict):
             raise errors.bad_request(
-                f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation")
+                f"json: cannot unmarshal {openapi.json_kind(op)} into Go value of type jsonpatch.Operation")
     if len(ops) > MAX_JSON_PATCH_OPERATIONS:
         raise APIError(413, "RequestEntityTooLarge",
                        f"Request entity too large: The allowed maximum operations in a JSON patch is "
@@ -986,8 +921,8 @@ def _mark(value: Any, spec: _Field, path: Path, into: set[Path]) -> None:
             if child is not None:
                 _mark(child, _child(spec.type, key), path + (f"f:{key}",), into)
         if spec.type:
-            for key, child_spec in _FIELDS.get(spec.type, {}).items():
-                if child_spec.present and not child_spec.list and value.get(key) is None:
+            for key, child_spec in _present_fields(spec.type):
+                if not child_spec.list and value.get(key) is None:
                     into.add(path + (f"f:{key}",))
     elif isinstance(value, list) and spec.associative:
         item_spec = _item(spec)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import defaults, errors, patch, selectors, validation
+from . import defaults, errors, openapi, patch, selectors, validation
 from .resources import (
     DEPLOYMENTS, NAMESPACES, NODES, PODS, REPLICASETS, SERVICES, ResourceType,
 )
@@ -130,18 +130,18 @@ class Registry:
             md.pop("namespace", None)
         obj["kind"] = rt.kind
         obj["apiVersion"] = rt.group_version
-        type_errors = validation.type_errors(rt, obj)
-        if type_errors:
+        wrong = openapi.wrong_type_fields(rt, obj)
+        if wrong:
             raise errors.bad_request(
-                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {type_errors[0]}')
-        if opts.field_validation in ("Strict", "Warn"):
-            from . import openapi
-
-            unknown = openapi.unknown_fields(rt, obj)
-            if unknown and opts.field_validation == "Strict":
-                detail = ", ".join(f'unknown field "{u}"' for u in unknown)
-                raise errors.bad_request(
-                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {detail}')
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: {wrong[0][1]}')
+        # Decoding into a typed object drops unknown fields whatever fieldValidation says;
+        # Strict refuses them first, Warn reports them, Ignore says nothing.
+        unknown = openapi.unknown_fields(rt, obj, drop=True)
+        if unknown and opts.field_validation == "Strict":
+            detail = ", ".join(f'unknown field "{u}"' for u in unknown)
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {detail}')
+        if opts.field_validation == "Warn":
             opts.warnings.extend(f'unknown field "{u}"' for u in unknown)
         return obj
 

@@ -10,10 +10,9 @@ report for an object (already defaulted, see :mod:`.defaults`) as
 Bad values are rendered as a 1.34+ server renders them (``field.Error.ErrorBody``):
 strings Go-quoted, integers and booleans bare, everything else as compact JSON.
 
-:func:`type_errors` reports what fails *before* validation, while decoding:
-wrong JSON types (``json: cannot unmarshal string into Go struct field
-DeploymentSpec.spec.replicas of type int32``), malformed quantities and bad
-base64; the server answers those with 400 BadRequest.
+What fails *before* validation, while decoding (wrong JSON types, malformed
+quantities, bad base64: 400 BadRequest), is checked against the client's
+model metadata by :func:`kk_helpers.sandbox.openapi.wrong_type_fields`.
 
 Also here: :class:`Quantity`, the ``resource.Quantity`` parser and canonical
 formatter shared with :mod:`.defaults`, and :func:`parse_cron`, a port of the
@@ -22,8 +21,6 @@ formatter shared with :mod:`.defaults`, and :func:`parse_cron`, a port of the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -41,7 +38,7 @@ from .selectors import (
 )
 
 __all__ = [
-    "FieldError", "validate", "validate_errors", "type_errors", "Quantity", "QuantityError",
+    "FieldError", "validate", "validate_errors", "Quantity", "QuantityError",
     "parse_cron", "CronError", "render_value", "labels_json", "selector_json",
 ]
 
@@ -158,6 +155,15 @@ def not_supported(path: str, value: Any, valid: Iterable[str]) -> FieldError:
     valid = list(valid)
     detail = "supported values: " + ", ".join(go_quote(v) for v in valid) if valid else ""
     return FieldError(NOT_SUPPORTED, path, value, detail)
+
+
+def _choice_errors(value: Any, path: str, valid: Iterable[str]) -> list[FieldError]:
+    """A required enum field (a protocol, a restart policy...): required, then one of ``valid``."""
+    if not value:
+        return [required(path)]
+    if value not in valid:
+        return [not_supported(path, value, valid)]
+    return []
 
 
 def forbidden(path: str, detail: str) -> FieldError:
@@ -395,242 +401,6 @@ def canonical_quantity(raw: Any) -> Any:
     except QuantityError:
         return raw
     return raw if q is None else str(q)
-
-
-# =============================================================================================
-# Decoding: wrong JSON types, bad quantities, bad base64 (400 BadRequest before validation)
-# =============================================================================================
-
-# A tiny schema of the fields learners write, enough to reproduce encoding/json's errors.
-# Type specs: "string" | "int32" | "int64" | "bool" | "quantity" | "intstr" | "bytes" | "any"
-# | ("named", "v1.Protocol") | ("struct", Name) | ("list", spec) | ("map", spec, "go type name").
-_S = "string"
-_I32 = "int32"
-_I64 = "int64"
-_B = "bool"
-_STRS = ("list", _S)
-_MAP_STR = ("map", _S, "map[string]string")
-_RESOURCES = ("map", "quantity", "v1.ResourceList")
-
-
-def _st(name: str) -> tuple[str, str]:
-    return ("struct", name)
-
-
-def _ls(name: str) -> tuple[str, Any]:
-    return ("list", ("struct", name))
-
-
-def _named(name: str) -> tuple[str, str]:
-    return ("named", name)
-
-
-_SCHEMA: dict[str, dict[str, Any]] = {
-    "ObjectMeta": {"name": _S, "generateName": _S, "namespace": _S, "labels": _MAP_STR,
-                   "annotations": _MAP_STR, "finalizers": _STRS},
-    "LabelSelector": {"matchLabels": _MAP_STR, "matchExpressions": _ls("LabelSelectorRequirement")},
-    "LabelSelectorRequirement": {"key": _S, "operator": _named("v1.LabelSelectorOperator"), "values": _STRS},
-    "PodTemplateSpec": {"metadata": _st("ObjectMeta"), "spec": _st("PodSpec")},
-    "PodSpec": {
-        "volumes": _ls("Volume"), "initContainers": _ls("Container"), "containers": _ls("Container"),
-        "restartPolicy": _named("v1.RestartPolicy"), "terminationGracePeriodSeconds": _I64,
-        "activeDeadlineSeconds": _I64, "dnsPolicy": _named("v1.DNSPolicy"), "nodeSelector": _MAP_STR,
-        "serviceAccountName": _S, "nodeName": _S, "hostNetwork": _B, "hostname": _S, "subdomain": _S,
-        "schedulerName": _S, "tolerations": _ls("Toleration"), "priorityClassName": _S, "priority": _I32,
-        "enableServiceLinks": _B, "automountServiceAccountToken": _B,
-    },
-    "Container": {
-        "name": _S, "image": _S, "command": _STRS, "args": _STRS, "workingDir": _S,
-        "ports": _ls("ContainerPort"), "envFrom": _ls("EnvFromSource"), "env": _ls("EnvVar"),
-        "resources": _st("ResourceRequirements"), "volumeMounts": _ls("VolumeMount"),
-        "livenessProbe": _st("Probe"), "readinessProbe": _st("Probe"), "startupProbe": _st("Probe"),
-        "imagePullPolicy": _named("v1.PullPolicy"), "stdin": _B, "tty": _B,
-    },
-    "ContainerPort": {"name": _S, "hostPort": _I32, "containerPort": _I32,
-                      "protocol": _named("v1.Protocol"), "hostIP": _S},
-    "EnvVar": {"name": _S, "value": _S},
-    "EnvFromSource": {"prefix": _S},
-    "ResourceRequirements": {"limits": _RESOURCES, "requests": _RESOURCES},
-    "VolumeMount": {"name": _S, "readOnly": _B, "mountPath": _S, "subPath": _S},
-    "Probe": {"initialDelaySeconds": _I32, "timeoutSeconds": _I32, "periodSeconds": _I32,
-              "successThreshold": _I32, "failureThreshold": _I32, "httpGet": _st("HTTPGetAction"),
-              "tcpSocket": _st("TCPSocketAction"), "exec": _st("ExecAction")},
-    "HTTPGetAction": {"path": _S, "port": "intstr", "host": _S, "scheme": _named("v1.URIScheme")},
-    "TCPSocketAction": {"port": "intstr", "host": _S},
-    "ExecAction": {"command": _STRS},
-    "Volume": {"name": _S, "emptyDir": _st("EmptyDirVolumeSource"), "configMap": _st("ConfigMapVolumeSource"),
-               "secret": _st("SecretVolumeSource"), "hostPath": _st("HostPathVolumeSource"),
-               "persistentVolumeClaim": _st("PersistentVolumeClaimVolumeSource")},
-    "EmptyDirVolumeSource": {"medium": _named("v1.StorageMedium"), "sizeLimit": "quantity"},
-    "ConfigMapVolumeSource": {"name": _S, "items": _ls("KeyToPath"), "defaultMode": _I32, "optional": _B},
-    "SecretVolumeSource": {"secretName": _S, "items": _ls("KeyToPath"), "defaultMode": _I32, "optional": _B},
-    "KeyToPath": {"key": _S, "path": _S, "mode": _I32},
-    "HostPathVolumeSource": {"path": _S, "type": _named("v1.HostPathType")},
-    "PersistentVolumeClaimVolumeSource": {"claimName": _S, "readOnly": _B},
-    "Toleration": {"key": _S, "operator": _named("v1.TolerationOperator"), "value": _S,
-                   "effect": _named("v1.TaintEffect"), "tolerationSeconds": _I64},
-    "DeploymentSpec": {"replicas": _I32, "selector": _st("LabelSelector"), "template": _st("PodTemplateSpec"),
-                       "strategy": _st("DeploymentStrategy"), "minReadySeconds": _I32,
-                       "revisionHistoryLimit": _I32, "paused": _B, "progressDeadlineSeconds": _I32},
-    "DeploymentStrategy": {"type": _named("v1.DeploymentStrategyType"),
-                           "rollingUpdate": _st("RollingUpdateDeployment")},
-    "RollingUpdateDeployment": {"maxUnavailable": "intstr", "maxSurge": "intstr"},
-    "ReplicaSetSpec": {"replicas": _I32, "minReadySeconds": _I32, "selector": _st("LabelSelector"),
-                       "template": _st("PodTemplateSpec")},
-    "JobSpec": {"parallelism": _I32, "completions": _I32, "activeDeadlineSeconds": _I64, "backoffLimit": _I32,
-                "selector": _st("LabelSelector"), "manualSelector": _B, "template": _st("PodTemplateSpec"),
-                "ttlSecondsAfterFinished": _I32, "completionMode": _named("v1.CompletionMode"), "suspend": _B},
-    "JobTemplateSpec": {"metadata": _st("ObjectMeta"), "spec": _st("JobSpec")},
-    "CronJobSpec": {"schedule": _S, "timeZone": _S, "startingDeadlineSeconds": _I64,
-                    "concurrencyPolicy": _named("v1.ConcurrencyPolicy"), "suspend": _B,
-                    "jobTemplate": _st("JobTemplateSpec"), "successfulJobsHistoryLimit": _I32,
-                    "failedJobsHistoryLimit": _I32},
-    "ServiceSpec": {"ports": _ls("ServicePort"), "selector": _MAP_STR, "clusterIP": _S, "clusterIPs": _STRS,
-                    "type": _named("v1.ServiceType"), "externalIPs": _STRS,
-                    "sessionAffinity": _named("v1.ServiceAffinity"), "externalName": _S},
-    "ServicePort": {"name": _S, "protocol": _named("v1.Protocol"), "appProtocol": _S, "port": _I32,
-                    "targetPort": "intstr", "nodePort": _I32},
-    "NamespaceSpec": {"finalizers": ("list", _named("v1.FinalizerName"))},
-    "NodeSpec": {"unschedulable": _B, "podCIDR": _S},
-}
-
-_TOP_LEVEL: dict[str, dict[str, Any]] = {
-    "Pod": {"spec": _st("PodSpec")},
-    "Deployment": {"spec": _st("DeploymentSpec")},
-    "ReplicaSet": {"spec": _st("ReplicaSetSpec")},
-    "Job": {"spec": _st("JobSpec")},
-    "CronJob": {"spec": _st("CronJobSpec")},
-    "Service": {"spec": _st("ServiceSpec")},
-    "Namespace": {"spec": _st("NamespaceSpec")},
-    "Node": {"spec": _st("NodeSpec")},
-    "ConfigMap": {"data": _MAP_STR, "binaryData": ("map", "bytes", "map[string][]uint8"), "immutable": _B},
-    "Secret": {"data": ("map", "bytes", "map[string][]uint8"), "stringData": _MAP_STR,
-               "type": _named("v1.SecretType"), "immutable": _B},
-}
-
-_INT_RANGES = {_I32: (-(1 << 31), (1 << 31) - 1), _I64: (-(1 << 63), (1 << 63) - 1)}
-_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-class _DecodeError(Exception):
-    pass
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _go_type(spec: Any) -> str:
-    if isinstance(spec, str):
-        return {"quantity": "resource.Quantity", "intstr": "intstr.IntOrString", "bytes": "[]uint8"}.get(spec, spec)
-    kind = spec[0]
-    if kind == "named":
-        return str(spec[1])
-    if kind == "struct":
-        return "v1." + str(spec[1])
-    if kind == "list":
-        return "[]" + _go_type(spec[1])
-    return str(spec[2])
-
-
-def _base64_error(s: str) -> str | None:
-    """The ``illegal base64 data at input byte N`` message for ``s``, or None when it decodes."""
-    data = s.replace("\r", "").replace("\n", "")
-    try:
-        base64.b64decode(data, validate=True)
-        return None
-    except (binascii.Error, ValueError):
-        pass
-    for i, ch in enumerate(data):
-        if ch == "=":
-            if i % 4 < 2:
-                return f"illegal base64 data at input byte {i}"
-            break
-        if ch not in _B64_CHARS:
-            return f"illegal base64 data at input byte {i}"
-    return f"illegal base64 data at input byte {len(data) - len(data) % 4 if len(data) % 4 else max(len(data) - 1, 0)}"
-
-
-def _check(value: Any, spec: Any, struct: str, path: str) -> None:
-    def fail(what: str | None = None) -> None:
-        raise _DecodeError(f"json: cannot unmarshal {what or _json_kind(value)} into Go struct field "
-                           f"{struct}.{path} of type {_go_type(spec)}")
-
-    if value is None or spec == "any":
-        return
-    if spec in (_S,) or (isinstance(spec, tuple) and spec[0] == "named"):
-        if not isinstance(value, str):
-            fail()
-    elif spec in _INT_RANGES:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            fail()
-        if isinstance(value, float) or not (_INT_RANGES[spec][0] <= value <= _INT_RANGES[spec][1]):
-            fail("number " + json.dumps(value))
-    elif spec == _B:
-        if not isinstance(value, bool):
-            fail()
-    elif spec == "quantity":
-        try:
-            Quantity.from_json(value)
-        except QuantityError as err:
-            raise _DecodeError(str(err)) from None
-    elif spec == "intstr":
-        if isinstance(value, str):
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _DecodeError(f"json: cannot unmarshal {_json_kind(value)} into Go value of type int32")
-        if isinstance(value, float) or not (-(1 << 31) <= value < (1 << 31)):
-            raise _DecodeError(f"json: cannot unmarshal number {json.dumps(value)} into Go value of type int32")
-    elif spec == "bytes":
-        if not isinstance(value, str):
-            fail()
-        msg = _base64_error(value)
-        if msg:
-            raise _DecodeError(msg)
-    elif spec[0] == "struct":
-        if not isinstance(value, dict):
-            fail()
-        fields = _SCHEMA.get(spec[1], {})
-        for key, item in value.items():
-            sub = fields.get(key)
-            if sub is not None:
-                _check(item, sub, spec[1], f"{path}.{key}")
-    elif spec[0] == "list":
-        if not isinstance(value, list):
-            fail()
-        for item in value:
-            _check(item, spec[1], struct, path)
-    elif spec[0] == "map":
-        if not isinstance(value, dict):
-            fail()
-        for item in value.values():
-            _check(item, spec[1], struct, path)
-
-
-def type_errors(rt: ResourceType, obj: Mapping[str, Any]) -> list[str]:
-    """What fails while decoding ``obj`` as ``rt``: JSON type mismatches, bad quantities, bad base64.
-
-    The first message is what the server reports, as a 400 BadRequest
-    ``<Kind> in version "<v>" cannot be handled as a <Kind>: <message>``.
-    Unknown fields are not reported here.
-    """
-    fields = {"metadata": _st("ObjectMeta"), **_TOP_LEVEL.get(rt.kind, {})}
-    try:
-        for key, value in obj.items():
-            spec = fields.get(key)
-            if spec is not None:
-                _check(value, spec, rt.kind, key)
-    except _DecodeError as err:
-        return [str(err)]
-    return []
 
 
 # =============================================================================================
@@ -1158,10 +928,7 @@ def _validate_container(c: dict[str, Any], p: str, volumes: set[str], *, is_pod:
     if not image:
         errs.append(required(f"{p}.image"))
     tmp = c.get("terminationMessagePolicy")
-    if not tmp:
-        errs.append(required(f"{p}.terminationMessagePolicy"))
-    elif tmp not in _TERMINATION_MESSAGE_POLICIES:
-        errs.append(not_supported(f"{p}.terminationMessagePolicy", tmp, _TERMINATION_MESSAGE_POLICIES))
+    errs.extend(_choice_errors(tmp, f"{p}.terminationMessagePolicy", _TERMINATION_MESSAGE_POLICIES))
     port_names: set[str] = set()
     for j, port in enumerate(_l(c.get("ports"))):
         port = _d(port)
@@ -1183,11 +950,7 @@ def _validate_container(c: dict[str, Any], p: str, volumes: set[str], *, is_pod:
         hport = _i(port.get("hostPort")) or 0
         if hport:
             errs.extend(invalid(f"{pp}.hostPort", hport, m) for m in _port_range(hport))
-        proto = port.get("protocol")
-        if not proto:
-            errs.append(required(f"{pp}.protocol"))
-        elif proto not in _PROTOCOLS:
-            errs.append(not_supported(f"{pp}.protocol", proto, _PROTOCOLS))
+        errs.extend(_choice_errors(port.get("protocol"), f"{pp}.protocol", _PROTOCOLS))
     errs.extend(_validate_env(c.get("env"), f"{p}.env"))
     for j, ef in enumerate(_l(c.get("envFrom"))):
         ef = _d(ef)
@@ -1219,10 +982,7 @@ def _validate_container(c: dict[str, Any], p: str, volumes: set[str], *, is_pod:
             errs.append(invalid(f"{mp}.mountPath", path, "must be unique"))
         mount_paths.add(path)
     policy = c.get("imagePullPolicy")
-    if not policy:
-        errs.append(required(f"{p}.imagePullPolicy"))
-    elif policy not in _PULL_POLICIES:
-        errs.append(not_supported(f"{p}.imagePullPolicy", policy, _PULL_POLICIES))
+    errs.extend(_choice_errors(policy, f"{p}.imagePullPolicy", _PULL_POLICIES))
     errs.extend(_validate_resources(c.get("resources"), f"{p}.resources"))
     return errs
 
@@ -1359,15 +1119,9 @@ def validate_pod_spec(spec: Any, path: str, *, is_pod: bool) -> list[FieldError]
                     errs.append(forbidden(f"{p}.{probe}", "may not be set for init containers without "
                                                           "restartPolicy=Always"))
     restart = spec.get("restartPolicy")
-    if not restart:
-        errs.append(required(f"{path}.restartPolicy"))
-    elif restart not in _RESTART_POLICIES:
-        errs.append(not_supported(f"{path}.restartPolicy", restart, _RESTART_POLICIES))
+    errs.extend(_choice_errors(restart, f"{path}.restartPolicy", _RESTART_POLICIES))
     dns = spec.get("dnsPolicy")
-    if not dns:
-        errs.append(required(f"{path}.dnsPolicy"))
-    elif dns not in _DNS_POLICIES:
-        errs.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
+    errs.extend(_choice_errors(dns, f"{path}.dnsPolicy", _DNS_POLICIES))
     errs.extend(validate_labels(spec.get("nodeSelector"), f"{path}.nodeSelector"))
     if dns == "None" and spec.get("dnsConfig") is None:
         errs.append(required(f"{path}.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"))
@@ -1749,11 +1503,7 @@ def _validate_service(obj: dict[str, Any]) -> list[FieldError]:
                 names.add(pname)
         num = _i(port.get("port")) or 0
         errs.extend(invalid(f"{p}.port", num, m) for m in _port_range(num))
-        proto = port.get("protocol")
-        if not proto:
-            errs.append(required(f"{p}.protocol"))
-        elif proto not in _PROTOCOLS:
-            errs.append(not_supported(f"{p}.protocol", proto, _PROTOCOLS))
+        errs.extend(_choice_errors(port.get("protocol"), f"{p}.protocol", _PROTOCOLS))
         errs.extend(_port_num_or_name(port.get("targetPort", 0), f"{p}.targetPort"))
         if port.get("appProtocol") is not None:
             ap = _s(port.get("appProtocol"))

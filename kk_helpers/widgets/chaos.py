@@ -14,6 +14,9 @@ from ..errors import KKError
 from ..helpers import get
 from ._base import KKWidget
 
+#: What :attr:`ChaosResult.deleted` says when the button could not delete a pod.
+NOTHING = "(nothing)"
+
 
 @dataclass
 class ChaosResult:
@@ -52,6 +55,9 @@ class ChaosButton(KKWidget):
     background thread, when clicked in JupyterLab). ``last_deleted`` keeps the victim's name, e.g. for
     ``lab.check("replaced", deleted=chaos.last_deleted)``.
 
+    CSS hooks: ``kk-chaos`` holds one ``kk-chaos__round`` per click (``--waiting``, ``--replaced``,
+    ``--failed``) with ``kk-chaos__deleted`` and ``kk-chaos__replacement`` chips (``data-pod``).
+
     Args:
         deployment: deployment name.
         namespace: default: the cluster's (the lab's).
@@ -78,6 +84,7 @@ class ChaosButton(KKWidget):
                                button_style="danger", layout=w.Layout(width="auto"))
         self._log = w.HTML(value=self._log_html())
         self.root = w.VBox([self.button, self._log])
+        self.root.add_class("kk-chaos-button")
         self.button.on_click(lambda _b: self.run_in_background(self.click, name="kk-chaos"))
 
     def click(self, *, wait: bool = True) -> ChaosResult:
@@ -111,7 +118,7 @@ class ChaosButton(KKWidget):
         return result
 
     def show_error(self, err: BaseException) -> None:
-        self.history.append(ChaosResult("(nothing)", [], error=str(err)))
+        self.history.append(ChaosResult(NOTHING, [], error=str(err)))
         self._update()
 
     def _update(self) -> None:
@@ -122,14 +129,22 @@ class ChaosButton(KKWidget):
     def _log_html(self) -> str:
         rows = []
         for r in self.history[-8:]:
+            deleted = reprs.chip(r.deleted, "#c62828", title=f"{r.deleted} (deleted)", cls="kk-chaos__deleted",
+                                 data={"pod": r.deleted})
             if r.error:
-                rows.append(f"<div>💥 {escape(r.deleted)} — <span style='color:#c62828'>{escape(r.error)}</span></div>")
+                what = f"deleted {deleted} " if r.deleted != NOTHING else ""
+                rows.append(f"<div class='kk-chaos__round kk-chaos__round--failed'>{what}{reprs.mark_html(False)} "
+                            f"<span style='color:#c62828'>{escape(r.error)}</span></div>")
                 continue
-            new = " ".join(reprs.chip(n, "#2e7d32") for n in r.replacements) or "<i>waiting for a replacement…</i>"
+            new = (" ".join(reprs.chip(n, "#2e7d32", title=f"{n} (replacement)", cls="kk-chaos__replacement",
+                                       data={"pod": n}) for n in r.replacements)
+                   or "<i class='kk-chaos__waiting'>waiting for a replacement…</i>")
             took = f" <span style='color:#666'>({r.seconds:.1f} s)</span>" if r.seconds is not None else ""
-            rows.append(f"<div>💥 {reprs.chip(r.deleted, '#c62828')} → {new}{took}</div>")
-        return "<div style='font-family:sans-serif'>" + ("".join(rows) or
-                                                         "<span style='color:#666'>no pod deleted yet</span>") + "</div>"
+            state = "replaced" if r.seconds is not None else "waiting"
+            rows.append(f"<div class='kk-chaos__round kk-chaos__round--{state}'>deleted {deleted} "
+                        f"<span aria-hidden='true'>→</span> replaced by {new}{took}</div>")
+        return ("<div class='kk-chaos' style='font-family:sans-serif'>"
+                + ("".join(rows) or "<span style='color:#666'>no pod deleted yet</span>") + "</div>")
 
     def render_html(self) -> str:
         head = (f"<div style='font-family:sans-serif'><b>ChaosButton</b> for deployment "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from .. import reprs
 from ..checks.base import CheckResult, run
 from ..errors import KKError
 from ._base import KKWidget
@@ -19,6 +20,10 @@ class CheckPanel(KKWidget):
     Live, each row has a *check* button and a *hint* button (each click reveals one more hint); static, the
     table shows each task's result with every hint in a collapsed block. :meth:`refresh` re-runs checks,
     :meth:`hint` reveals the next hint of a task.
+
+    Marks are ✓ (passed), ✗ (not yet) and ? (not checked), glyphs of ordinary fonts. CSS hooks: the box
+    ``kk-check-panel`` holds ``kk-check-panel__row`` boxes whose HTML is a ``kk-check`` (``--pass``,
+    ``--fail``, ``--unchecked``; ``data-task``) with ``kk-hint`` lines, and ``kk-check-panel__total``.
 
     Args:
         lab: the lab session.
@@ -54,9 +59,12 @@ class CheckPanel(KKWidget):
             check.on_click(lambda _b, t=t: self.run_in_background(lambda: self.refresh(t), name="kk-check"))
             hint.on_click(lambda _b, t=t: self.hint(t))
             self._rows[t] = html
-            rows.append(w.HBox([check, hint, html]))
+            row = w.HBox([check, hint, html])
+            row.add_class("kk-check-panel__row")
+            rows.append(row)
         self._total = w.HTML()
         self.root = w.VBox([self._check_all, *rows, self._total])
+        self.root.add_class("kk-check-panel")
         self.refresh()
 
     def refresh(self, task: str | None = None) -> dict[str, CheckResult]:
@@ -76,7 +84,7 @@ class CheckPanel(KKWidget):
         return hints[self.revealed[task] - 1]
 
     def show_error(self, err: BaseException) -> None:
-        self._total.value = f"<span style='color:#c62828'>{escape(str(err))}</span>"
+        self._total.value = f"<span class='kk-check-panel__error' style='color:#c62828'>{escape(str(err))}</span>"
 
     def _hints(self, task: str) -> list[str]:
         result = self.results.get(task)
@@ -90,26 +98,28 @@ class CheckPanel(KKWidget):
         r = self.results.get(task)
         title = self.lab.spec.lookup(task).title
         if r is None:
-            status, detail, pts = "⏳", "not checked yet", ""
+            state, detail, pts = None, "not checked yet", ""
         else:
-            status = "✅" if r.passed else "❌"
+            state = r.passed
             detail = ("" if r.passed else f"expected {escape(r.expected)} · found {escape(r.actual)}")
             pts = f"{r.points:g}/{r.max_points:g}"
+        kind = reprs.MARKS[state][1]
         hints = self._hints(task)
         shown = hints if all_hints else hints[: self.revealed.get(task, 0)]
-        hint_html = "".join(f"<div style='color:#6a1b9a'>💡 {escape(h)}</div>" for h in shown)
+        hint_html = "".join(reprs.hint_html(h, i + 1 if len(hints) > 1 else None) for i, h in enumerate(shown))
         if all_hints and hints and not (r is not None and r.passed):
-            hint_html = f"<details><summary>hints</summary>{hint_html}</details>"
+            hint_html = f"<details class='kk-hints'><summary>hints</summary>{hint_html}</details>"
         elif all_hints:
             hint_html = ""
-        return (f"<div style='font-family:sans-serif;padding:2px 6px'>{status} <b>{escape(task)}</b> — "
-                f"{escape(title)} <span style='color:#666'>{pts}</span>"
-                f"<div style='color:#555;font-size:0.9em'>{detail}</div>{hint_html}</div>")
+        return (f"<div class='kk-check kk-check--{kind}' data-task='{escape(task, quote=True)}' "
+                f"style='font-family:sans-serif;padding:2px 6px'>{reprs.mark_html(state)} <b>{escape(task)}</b> — "
+                f"{escape(title)} <span class='kk-check__points' style='color:#666'>{pts}</span>"
+                f"<div class='kk-check__detail' style='color:#555;font-size:0.9em'>{detail}</div>{hint_html}</div>")
 
     def _draw(self, task: str) -> None:
         with self._lock:
             self._rows[task].value = self._row_html(task)
-            self._total.value = f"<b>{self._total_text()}</b>"
+            self._total.value = f"<b class='kk-check-panel__total'>{self._total_text()}</b>"
 
     def _total_text(self) -> str:
         earned = sum(r.points for r in self.results.values())
@@ -120,8 +130,9 @@ class CheckPanel(KKWidget):
     def render_html(self) -> str:
         rows = "".join(f"<div style='border-bottom:1px solid #eee'>{self._row_html(t, all_hints=True)}</div>"
                        for t in self.tasks)
-        return (f"<div><div style='font-family:sans-serif'><b>Lab {escape(self.lab.name)}</b> checks</div>{rows}"
-                f"<div style='font-family:sans-serif'><b>{self._total_text()}</b></div></div>")
+        return (f"<div class='kk-check-panel'><div style='font-family:sans-serif'><b>Lab {escape(self.lab.name)}</b> "
+                f"checks</div>{rows}<div class='kk-check-panel__total' style='font-family:sans-serif'>"
+                f"<b>{self._total_text()}</b></div></div>")
 
     def render_text(self) -> str:
         lines = [f"Lab {self.lab.name} checks"]

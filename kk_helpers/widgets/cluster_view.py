@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+
 from .. import reprs
 from ..connect import Cluster, current
 from ..helpers import list_objects
@@ -28,6 +29,10 @@ def owner_name(pod: Obj) -> str:
 class ClusterView(KKWidget):
     """Nodes as columns, each showing its pods as chips (coloured by status, grouped by owner).
 
+    CSS hooks: ``kk-cluster-view`` (``--live``/``--snapshot``) holds ``kk-node`` columns (``--ready``,
+    ``--notready``, ``--unscheduled``; ``data-node``), each with ``kk-owner`` groups (``data-owner``) of
+    ``kk-pod kk-pod--<Status>`` chips (``data-pod``, ``data-status``).
+
     Live, two watches (pods of the namespace, nodes) keep it current until :meth:`close`; static, it is a
     snapshot taken when created (call :meth:`refresh` for a new one).
 
@@ -50,6 +55,7 @@ class ClusterView(KKWidget):
 
             self.view = w.HTML(value=self.render_html())
             self.root = w.VBox([self.view])
+            self.root.add_class("kk-cluster-view-widget")
             self.watch(self.cluster, self.cluster.core.list_namespaced_pod, self.namespace, into="pods",
                        name="kk-clusterview-pods")
             self.watch(self.cluster, self.cluster.core.list_node, into="nodes", name="kk-clusterview-nodes")
@@ -79,35 +85,40 @@ class ClusterView(KKWidget):
             obj = self.nodes.get(node)
             if obj is not None:
                 status = reprs.node_status(obj)
-                head_color = "#2e7d32" if status.startswith("Ready") else "#c62828"
-                badge = reprs.chip(status, head_color)
+                ready = status.startswith("Ready")
+                head_color = "#2e7d32" if ready else "#c62828"
+                badge = reprs.chip(status, head_color, cls=f"kk-node__status kk-status--{reprs.css_token(status)}")
                 role = reprs.node_roles(obj)
-                sub = f"<div style='color:#777;font-size:0.8em'>{escape(role)} · {escape(reprs.node_address(obj))}</div>"
+                sub = (f"<div class='kk-node__info' style='color:#777;font-size:0.8em'>{escape(role)} · "
+                       f"{escape(reprs.node_address(obj))}</div>")
+                state = "ready" if ready else "notready"
             else:
                 badge, sub, head_color = "", "", "#757575"
+                state = "unscheduled" if node == UNSCHEDULED else "unknown"
             body = []
             for owner, pods in groups.items():
-                chips = "".join(reprs.chip(reprs.name_of(p)[-5:] if owner.startswith("deployment/") else reprs.name_of(p),
-                                           reprs.status_color(reprs.pod_status(p)),
-                                           title=f"{reprs.name_of(p)} · {reprs.pod_status(p)} · "
-                                                 f"{(p.get('status') or {}).get('podIP') or 'no IP'}")
-                                for p in pods)
-                body.append(f"<div style='margin:4px 0'><div style='font-size:0.8em;color:#555'>{escape(owner)}</div>"
+                short = owner.startswith("deployment/")
+                chips = "".join(reprs.pod_chip(p, reprs.name_of(p)[-5:] if short else None) for p in pods)
+                body.append(f"<div class='kk-owner' data-owner='{escape(owner, quote=True)}' style='margin:4px 0'>"
+                            f"<div class='kk-owner__name' style='font-size:0.8em;color:#555'>{escape(owner)}</div>"
                             f"{chips}</div>")
             if not body:
-                body.append("<div style='color:#aaa;font-size:0.85em'>no pods</div>")
-            columns.append(f"<div style='flex:1;min-width:11em;border:1px solid {head_color};border-radius:6px;"
-                           f"padding:6px;margin:3px'><div><b>{escape(node)}</b> {badge}</div>{sub}"
-                           f"{''.join(body)}</div>")
+                body.append("<div class='kk-node__empty' style='color:#aaa;font-size:0.85em'>no pods</div>")
+            columns.append(f"<div class='kk-node kk-node--{state}' data-node='{escape(node, quote=True)}' "
+                           f"style='flex:1;min-width:11em;border:1px solid {head_color};border-radius:6px;"
+                           f"padding:6px;margin:3px'><div class='kk-node__head'><b>{escape(node)}</b> {badge}</div>"
+                           f"{sub}{''.join(body)}</div>")
         counts: dict[str, int] = {}
         for p in self.pods.values():
             s = reprs.pod_status(p)
             counts[s] = counts.get(s, 0) + 1
         summary = " · ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no pods"
         mode = "live" if self.live and not self._stop.is_set() else "snapshot"
-        return (f"<div style='font-family:sans-serif'><div style='color:#555;font-size:0.85em'>"
-                f"namespace <b>{escape(self.namespace)}</b> on {escape(self.cluster.context)} — {escape(summary)} "
-                f"({mode})</div><div style='display:flex;flex-wrap:wrap'>{''.join(columns)}</div></div>")
+        return (f"<div class='kk-cluster-view kk-cluster-view--{mode}' data-namespace='{escape(self.namespace, True)}' "
+                f"style='font-family:sans-serif'><div class='kk-cluster-view__summary' style='color:#555;"
+                f"font-size:0.85em'>namespace <b>{escape(self.namespace)}</b> on {escape(self.cluster.context)} — "
+                f"{escape(summary)} ({mode})</div><div class='kk-cluster-view__nodes' style='display:flex;"
+                f"flex-wrap:wrap'>{''.join(columns)}</div></div>")
 
     def render_text(self) -> str:
         lines = [f"namespace {self.namespace} on {self.cluster.context}"]

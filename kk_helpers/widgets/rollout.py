@@ -45,6 +45,9 @@ class RevisionRow:
 class RolloutView(KKWidget):
     """Old vs new ReplicaSets of a deployment with their pods, live during a rollout.
 
+    CSS hooks: ``kk-rollout`` holds one ``kk-revision`` per ReplicaSet (``--new``/``--old``,
+    ``data-replicaset``) with ``kk-pod kk-pod--<Status>`` chips.
+
     Args:
         deployment: deployment name.
         namespace: default: the cluster's (the lab's).
@@ -67,6 +70,7 @@ class RolloutView(KKWidget):
 
             self.view = w.HTML(value=self.render_html())
             self.root = w.VBox([self.view])
+            self.root.add_class("kk-rollout-view")
             c, ns = self.cluster, self.namespace
             self.watch(c, c.apps.list_namespaced_replica_set, ns, into="replicasets", name="kk-rollout-rs")
             self.watch(c, c.core.list_namespaced_pod, ns, into="pods", name="kk-rollout-pods")
@@ -109,22 +113,24 @@ class RolloutView(KKWidget):
 
     def render_html(self) -> str:
         if self.dep is None:
-            return (f"<div style='color:#c62828'>deployment {escape(self.deployment)} not found in namespace "
-                    f"{escape(self.namespace)}</div>")
+            return (f"<div class='kk-rollout kk-rollout--missing' style='color:#c62828'>deployment "
+                    f"{escape(self.deployment)} not found in namespace {escape(self.namespace)}</div>")
         blocks = []
         for row in self.rows():
             color = "#1565c0" if row.new else "#9e9e9e"
             label = "new" if row.new else "old"
-            chips = "".join(reprs.chip(name[-5:], reprs.status_color(status), title=f"{name} · {status}")
-                            for name, status in row.pods) or "<span style='color:#aaa'>no pods</span>"
-            blocks.append(f"<div style='border-left:4px solid {color};padding:2px 8px;margin:3px 0'>"
+            chips = "".join(reprs.pod_chip(self.pods[name], name[-5:]) for name, _ in row.pods if name in self.pods)
+            chips = chips or "<span style='color:#aaa'>no pods</span>"
+            blocks.append(f"<div class='kk-revision kk-revision--{label}' data-replicaset='{escape(row.name, True)}' "
+                          f"style='border-left:4px solid {color};padding:2px 8px;margin:3px 0'>"
                           f"<b>{label}</b> revision {row.revision} · <code>{escape(', '.join(row.images))}</code> · "
                           f"{row.ready}/{row.desired} ready · <span style='color:#666'>{escape(row.name)}</span>"
                           f"<div>{chips}</div></div>")
         st = self.dep.get("status") or {}
         head = (f"deployment <b>{escape(self.deployment)}</b>: {st.get('updatedReplicas', 0) or 0} updated, "
                 f"{st.get('readyReplicas', 0) or 0} ready of {(self.dep.get('spec') or {}).get('replicas', 0)}")
-        return f"<div style='font-family:sans-serif'><div>{head}</div>{''.join(blocks)}</div>"
+        return (f"<div class='kk-rollout' style='font-family:sans-serif'><div class='kk-rollout__summary'>{head}</div>"
+                f"{''.join(blocks)}</div>")
 
     def render_text(self) -> str:
         if self.dep is None:

@@ -16,7 +16,8 @@ from ._base import KKWidget, Obj
 class ScaleSlider(KKWidget):
     """Move the slider, the deployment scales (``PATCH .../scale``, as ``kubectl scale`` does).
 
-    Shows desired vs ready replicas; live, a watch on the deployment keeps the ready count current.
+    Shows desired vs ready replicas, in numbers and as dots (:func:`kk_helpers.reprs.replica_dots`: filled
+    for a ready replica, hollow for one not ready yet); live, a watch on the deployment keeps them current.
     ``slider.value = 4`` from Python scales too (in static mode as well), so a notebook or a test can drive it.
 
     Args:
@@ -42,7 +43,8 @@ class ScaleSlider(KKWidget):
         self.slider = w.IntSlider(value=desired, min=0, max=max(max_replicas, desired), step=1,
                                   description=deployment, continuous_update=False)
         self._status = w.HTML(value=self._status_html())
-        self.root = w.HBox([self.slider, self._status])
+        self.root = w.HBox([self.slider, self._status], layout=w.Layout(align_items="center", flex_flow="row wrap"))
+        self.root.add_class("kk-scale-slider")
         self.slider.observe(self._on_value, names="value")
         self.watch(self.cluster, self.cluster.apps.list_namespaced_deployment, self.namespace,
                    field_selector=f"metadata.name={deployment}", on_sync=self._sync, on_event=self._event,
@@ -120,15 +122,15 @@ class ScaleSlider(KKWidget):
 
     def _status_html(self) -> str:
         want, ready = self.desired, self.ready
-        dots = "".join(reprs.chip(" ", "#2e7d32" if i < ready else "#bdbdbd") for i in range(max(want, ready)))
-        err = f"<div style='color:#c62828'>{escape(self.error)}</div>" if self.error else ""
-        return (f"<span style='font-family:sans-serif'>desired <b>{want}</b> · ready <b>{ready}</b> "
-                f"{dots}</span>{err}")
+        err = (f"<div class='kk-scale-slider__error' style='color:#c62828'>{escape(self.error)}</div>"
+               if self.error else "")
+        return (f"<span class='kk-scale-slider__status' style='font-family:sans-serif'>desired <b>{want}</b> · "
+                f"ready <b>{ready}</b> {reprs.replica_dots(want, ready)}</span>{err}")
 
     def render_html(self) -> str:
         mode = "" if self.live else " <span style='color:#888'>(static view: open in JupyterLab to use the slider)</span>"
-        return (f"<div style='font-family:sans-serif'>deployment <b>{escape(self.deployment)}</b>: "
-                f"{self._status_html()}{mode}</div>")
+        return (f"<div class='kk-scale-slider' style='font-family:sans-serif'>deployment <b>{escape(self.deployment)}"
+                f"</b>: {self._status_html()}{mode}</div>")
 
     def render_text(self) -> str:
         return f"deployment {self.deployment}: desired {self.desired}, ready {self.ready}" + (

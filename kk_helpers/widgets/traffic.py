@@ -17,6 +17,9 @@ class TrafficProbe(KKWidget):
     :meth:`run` sends them synchronously and returns a :class:`~kk_helpers.net.Traffic` (the button does
     the same in a background thread, redrawing the bars as answers arrive).
 
+    CSS hooks: ``kk-traffic`` holds ``kk-bars`` (:func:`kk_helpers.reprs.bars_html`): one ``kk-bar`` per pod
+    (``data-key``, ``data-count``) and the ``kk-bars__total`` line.
+
     Args:
         service: service name (NodePort or LoadBalancer), or a URL (``http://...``).
         n: requests per run.
@@ -40,6 +43,7 @@ class TrafficProbe(KKWidget):
         self.button = w.Button(description="send", icon="paper-plane", button_style="primary")
         self._bars = w.HTML(value=self._bars_html())
         self.root = w.VBox([w.HBox([self.count, self.button]), self._bars])
+        self.root.add_class("kk-traffic-probe")
         self.button.on_click(lambda _b: self.run_in_background(lambda: self.run(), name="kk-traffic"))
 
     @property
@@ -60,7 +64,12 @@ class TrafficProbe(KKWidget):
             if self.live:
                 self._bars.value = self._bars_html()
 
-        result = traffic(self.url, n, namespace=self.namespace, cluster=self.cluster, on_result=got)
+        # One run at a time: a second click while answers arrive would mix two runs' bars.
+        self.button.disabled, self.button.description = True, "sending…"
+        try:
+            result = traffic(self.url, n, namespace=self.namespace, cluster=self.cluster, on_result=got)
+        finally:
+            self.button.disabled, self.button.description = False, "send"
         self._bars.value = self._bars_html()
         return result
 
@@ -72,10 +81,12 @@ class TrafficProbe(KKWidget):
         return f"{len(self.results)} requests to {self.url or self.service}"
 
     def _bars_html(self) -> str:
-        err = f"<div style='color:#c62828'>{escape(self.error)}</div>" if self.error else ""
+        err = f"<div class='kk-traffic__error' style='color:#c62828'>{escape(self.error)}</div>" if self.error else ""
         if not self.results:
-            return err + "<div style='color:#666'>no requests sent yet</div>"
-        return err + reprs.bars_html(dict(self.counts), title=self._title())
+            body = "<div style='color:#666'>no requests sent yet</div>"
+        else:
+            body = reprs.bars_html(dict(self.counts), title=self._title())
+        return f"<div class='kk-traffic'>{err}{body}</div>"
 
     def render_html(self) -> str:
         note = "" if self.live else " <span style='color:#888'>(static view: call .run() or open in JupyterLab)</span>"
