@@ -86,6 +86,19 @@ def test_lab_numbers() -> None:
     assert lab_number("free-play") == "" and lab_number("123") == ""
 
 
+def test_part_points_shown_only_with_partial_credit() -> None:
+    """Does the parts table show each part's points only when they share the task's points (partial credit)?"""
+    from kk_helpers.checks.base import Part
+
+    parts = [Part("exists", True, "myd1", "myd1", points=1), Part("replicas", False, "2", "4", points=2)]
+    whole = CheckResult("03", "scale-down", "scale to 2", parts=list(parts), task_points=3)
+    shared = CheckResult("05", "traffic", "spread", parts=list(parts), task_points=3, partial=True)
+    assert (whole.points, shared.points) == (0, 1)
+    assert "<th>points</th>" not in whole._repr_html_() and "0/2</td>" not in whole._repr_html_()
+    assert "<th>points</th>" in shared._repr_html_() and "1/1</td>" in shared._repr_html_()
+    assert "0/2</td>" in shared._repr_html_()
+
+
 def test_image_matching() -> None:
     """Does an image match with or without registry prefixes, any tag unless one is asked for?"""
     assert image_matches("nginx:1.29.4", "nginx") and image_matches("docker.io/library/nginx", "nginx")

@@ -208,15 +208,17 @@ class CheckResult:
         rows = []
         for p in self.parts:
             td = "<td style='padding:1px 8px 1px 0;vertical-align:top'>"
+            # A part's weight means something only with partial credit; all-or-nothing tasks show no points column.
+            weight = f"<td style='text-align:right'>{p.points if p.passed else 0:g}/{p.points:g}</td>" if self.partial else ""
             rows.append(f"<tr class='kk-part kk-part--{'pass' if p.passed else 'fail'}'>{td}{reprs.mark_html(p.passed)}"
                         f"</td>{td}{escape(p.name)}</td>{td}{escape(p.expected)}</td>{td}{escape(p.actual)}</td>"
-                        f"<td style='text-align:right'>{p.points if p.passed else 0:g}/{p.points:g}</td></tr>")
+                        f"{weight}</tr>")
         table = ""
         if rows:
             table = ("<table class='kk-parts' style='border-collapse:collapse;font-size:0.9em;margin-top:4px'>"
                      "<thead><tr><th></th><th style='text-align:left'>part</th><th style='text-align:left'>expected"
-                     "</th><th style='text-align:left'>found</th><th>points</th></tr></thead><tbody>"
-                     + "".join(rows) + "</tbody></table>")
+                     "</th><th style='text-align:left'>found</th>" + ("<th>points</th>" if self.partial else "")
+                     + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
         hint = ""
         if not self.passed and self.all_hints:
             hint = f"<div style='margin-top:4px'>{reprs.hint_html(self.all_hints[0])}</div>"
