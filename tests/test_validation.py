@@ -362,6 +362,166 @@ def test_job_with_conflicting_generated_label() -> None:
         "must be '0000-1111'"]
 
 
+# -- job failure policies -------------------------------------------------------------------------
+
+def indexed(completions: int = 3, **spec: Any) -> dict[str, Any]:
+    """An Indexed job with ``restartPolicy: Never``."""
+    return job(completionMode="Indexed", completions=completions, **spec)
+
+
+def policy(*rules: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    """A job with a podFailurePolicy of ``rules``."""
+    return job(podFailurePolicy={"rules": list(rules)}, **spec)
+
+
+def exit_rule(action: str = "FailJob", **on_exit_codes: Any) -> dict[str, Any]:
+    return {"action": action, "onExitCodes": {"operator": "In", "values": [42], **on_exit_codes}}
+
+
+def condition_rule(action: str = "Ignore", **pattern: Any) -> dict[str, Any]:
+    return {"action": action, "onPodConditions": [{"type": "DisruptionTarget", **pattern}]}
+
+
+PFP = "spec.podFailurePolicy.rules"
+ACTIONS = '"Count", "FailIndex", "FailJob", "Ignore"'
+IN_TEMPLATE = "must be one of the container or initContainer names in the pod template"
+
+VALID_FAILURE_POLICIES = [
+    indexed(backoffLimitPerIndex=1, maxFailedIndexes=3),
+    indexed(backoffLimitPerIndex=0, podFailurePolicy={"rules": [
+        exit_rule("FailIndex", containerName="pi", values=[1, 2, 42]),
+        {"action": "Count", "onExitCodes": {"operator": "NotIn", "values": [0, 1]}},
+        condition_rule(), condition_rule("FailJob", type="example.com/Stuck", status="Unknown")]}),
+    policy(*[exit_rule(values=[i]) for i in range(1, 21)]),
+    policy(exit_rule(values=list(range(1, 256)))),
+    {**job(), "spec": {"template": {"spec": {
+        "restartPolicy": "Never", "initContainers": [{"name": "setup", "image": "busybox"}],
+        "containers": [{"name": "pi", "image": "perl"}]}},
+        "podFailurePolicy": {"rules": [exit_rule(containerName="setup")]}}},
+]
+
+
+@pytest.mark.parametrize("obj", VALID_FAILURE_POLICIES, ids=range(len(VALID_FAILURE_POLICIES)))
+def test_valid_failure_policies_pass(obj: dict[str, Any]) -> None:
+    """Are per-index limits and well-formed podFailurePolicy rules accepted?"""
+    assert problems(JOBS, obj) == []
+
+
+FAILURE_POLICY_CASES = [
+    # -- maxFailedIndexes and backoffLimitPerIndex
+    ("maxFailedIndexes alone on a NonIndexed job", job(maxFailedIndexes=1),
+     ["spec.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified",
+      "spec.maxFailedIndexes: Invalid value: 1: requires indexed completion mode"]),
+    ("maxFailedIndexes without backoffLimitPerIndex", indexed(maxFailedIndexes=1),
+     ["spec.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified"]),
+    ("maxFailedIndexes above completions", indexed(backoffLimitPerIndex=1, maxFailedIndexes=4),
+     ["spec.maxFailedIndexes: Invalid value: 4: must be less than or equal to completions"]),
+    ("maxFailedIndexes above 10^5", indexed(100_000, backoffLimitPerIndex=1, maxFailedIndexes=100_001),
+     ["spec.maxFailedIndexes: Invalid value: 100001: must be less than or equal to completions",
+      "spec.maxFailedIndexes: Invalid value: 100001: must be less than or equal to 100000"]),
+    ("negative per-index limits", indexed(backoffLimitPerIndex=-1, maxFailedIndexes=-1),
+     ["spec.backoffLimitPerIndex: Invalid value: -1: must be greater than or equal to 0",
+      "spec.maxFailedIndexes: Invalid value: -1: must be greater than or equal to 0"]),
+    ("backoffLimitPerIndex on a NonIndexed job", job(backoffLimitPerIndex=1),
+     ["spec.backoffLimitPerIndex: Invalid value: 1: requires indexed completion mode"]),
+    ("Indexed parallelism above 10^5", indexed(parallelism=100_001),
+     ["spec.parallelism: Invalid value: 100001: must be less than or equal to 100000 when completion mode is "
+      "Indexed"]),
+    ("per-index limits with more than 10^5 completions", indexed(100_001, backoffLimitPerIndex=1, parallelism=10_001),
+     ["spec.maxFailedIndexes: Required value: must be specified when completions is above 100000",
+      "spec.parallelism: Invalid value: 10001: must be less than or equal to 10000 when completions are above "
+      "100000 and used with backoff limit per index"]),
+    # -- rules and actions
+    ("too many rules", policy(*[exit_rule(values=[i]) for i in range(1, 22)]),
+     [f"{PFP}: Too many: 21: must have at most 20 items"]),
+    ("action missing", policy({"onExitCodes": {"operator": "In", "values": [1]}}),
+     [f'{PFP}[0].action: Required value: valid values: ["Count" "FailIndex" "FailJob" "Ignore"]']),
+    ("unknown action", policy(exit_rule("Retry")),
+     [f'{PFP}[0].action: Unsupported value: "Retry": supported values: {ACTIONS}']),
+    ("FailIndex without backoffLimitPerIndex", policy(exit_rule("FailIndex")),
+     [f'{PFP}[0].action: Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set']),
+    ("both requirements", policy({**exit_rule(), "onPodConditions": [{"type": "DisruptionTarget"}]}),
+     [f"{PFP}[0]: Invalid value: specifying both OnExitCodes and OnPodConditions is not supported"]),
+    ("no requirement", policy({"action": "FailJob"}),
+     [f"{PFP}[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required"]),
+    ("empty onPodConditions counts as none", policy({"action": "FailJob", "onPodConditions": []}),
+     [f"{PFP}[0]: Invalid value: specifying one of OnExitCodes and OnPodConditions is required"]),
+    # -- onExitCodes
+    ("unknown operator", policy(exit_rule(operator="Equals")),
+     [f'{PFP}[0].onExitCodes.operator: Unsupported value: "Equals": supported values: "In", "NotIn"']),
+    ("operator missing", policy({"action": "FailJob", "onExitCodes": {"values": [1]}}),
+     [f'{PFP}[0].onExitCodes.operator: Required value: valid values: ["In" "NotIn"]']),
+    ("unknown container", policy(exit_rule(containerName="main")),
+     [f'{PFP}[0].onExitCodes.containerName: Invalid value: "main": {IN_TEMPLATE}']),
+    ("no values", policy(exit_rule(values=[])),
+     [f"{PFP}[0].onExitCodes.values: Invalid value: []: at least one value is required"]),
+    ("values left out", policy({"action": "FailJob", "onExitCodes": {"operator": "NotIn"}}),
+     [f"{PFP}[0].onExitCodes.values: Invalid value: null: at least one value is required"]),
+    ("too many values", policy(exit_rule(values=list(range(1, 257)))),
+     [f"{PFP}[0].onExitCodes.values: Too many: 256: must have at most 255 items"]),
+    ("exit code 0 with In", policy(exit_rule(values=[0, 1])),
+     [f"{PFP}[0].onExitCodes.values[0]: Invalid value: 0: must not be 0 for the In operator"]),
+    ("duplicate exit code", policy(exit_rule(values=[1, 2, 2])),
+     [f"{PFP}[0].onExitCodes.values[2]: Duplicate value: 2"]),
+    ("unordered exit codes", policy(exit_rule(values=[3, 1, 2])),
+     [f"{PFP}[0].onExitCodes.values: Invalid value: [3,1,2]: must be ordered"]),
+    # -- onPodConditions
+    ("condition type", policy(condition_rule(type="Disruption Target")),
+     [f"{PFP}[0].onPodConditions[0].type: Invalid value: \"Disruption Target\": name part must consist of "
+      "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+      "'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+      "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]),
+    ("condition status", policy(condition_rule(status="Yes")),
+     [f'{PFP}[0].onPodConditions[0].status: Unsupported value: "Yes": supported values: "False", "True", '
+      '"Unknown"']),
+    ("too many condition patterns", policy({"action": "Ignore", "onPodConditions": [
+        {"type": f"C{i}"} for i in range(21)]}),
+     [f"{PFP}[0].onPodConditions: Too many: 21: must have at most 20 items"]),
+    # -- the pod template and replacement policy
+    ("podFailurePolicy with OnFailure", policy(condition_rule(), restart="OnFailure"),
+     ['spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when '
+      "podFailurePolicy is specified"]),
+    ("podFailurePolicy with TerminatingOrFailed", policy(condition_rule(), podReplacementPolicy="TerminatingOrFailed"),
+     ['spec.podReplacementPolicy: Unsupported value: "TerminatingOrFailed": supported values: "Failed"']),
+]
+
+
+@pytest.mark.parametrize("obj, expected", [c[1:] for c in FAILURE_POLICY_CASES],
+                         ids=[c[0] for c in FAILURE_POLICY_CASES])
+def test_failure_policy_mistakes_report_real_messages(obj: dict[str, Any], expected: list[str]) -> None:
+    """Is each podFailurePolicy / per-index mistake reported as kube-apiserver's batch validation does?"""
+    assert problems(JOBS, obj) == expected
+
+
+def test_failure_policy_causes_carry_their_types() -> None:
+    """Do the causes carry FieldValueTooMany, FieldValueDuplicate, FieldValueNotSupported... as reasons?"""
+    obj = policy(*[exit_rule(values=[i]) for i in range(1, 21)],
+                 {"onExitCodes": {"operator": "In", "values": [2, 2]}}, exit_rule("Retry"))
+    causes = validation.validate(JOBS, created(JOBS, obj))
+    assert [(c.field, c.reason) for c in causes] == [
+        (PFP, "FieldValueTooMany"),
+        (f"{PFP}[20].action", "FieldValueRequired"),
+        (f"{PFP}[20].onExitCodes.values[1]", "FieldValueDuplicate"),
+        (f"{PFP}[21].action", "FieldValueNotSupported")]
+
+
+def test_cronjob_job_template_failure_policy() -> None:
+    """Does a CronJob's jobTemplate get the same rules, at its own paths, without status defaulting?"""
+    obj = cronjob()
+    obj["spec"]["jobTemplate"]["spec"].update(completionMode="Indexed", completions=2, maxFailedIndexes=3,
+                                              podFailurePolicy={"rules": [condition_rule("FailIndex")]})
+    tpl = "spec.jobTemplate.spec"
+    assert problems(CRONJOBS, obj) == [
+        f"{tpl}.backoffLimitPerIndex: Required value: when maxFailedIndexes is specified",
+        f"{tpl}.maxFailedIndexes: Invalid value: 3: must be less than or equal to completions",
+        f'{tpl}.podFailurePolicy.rules[0].action: Invalid value: "FailIndex": requires the backoffLimitPerIndex '
+        "to be set",
+        f'{tpl}.podFailurePolicy.rules[0].onPodConditions[0].status: Required value: valid values: '
+        '["False" "True" "Unknown"]',
+        f'{tpl}.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when '
+        "podFailurePolicy is specified"]
+
+
 # -- updates ---------------------------------------------------------------------------------------
 
 def stored(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
@@ -604,7 +764,8 @@ JSON = st.recursive(
 SEEDS = [(PODS, container(ports=[{"containerPort": 80}], resources={"limits": {"cpu": "1"}},
                           env=[{"name": "A", "value": "b"}], volumeMounts=[{"name": "v", "mountPath": "/v"}],
                           livenessProbe={"httpGet": {"port": 80}})),
-         (DEPLOYMENTS, deployment()), (JOBS, job()), (CRONJOBS, cronjob()), (SERVICES, service()),
+         (DEPLOYMENTS, deployment()), (JOBS, job()), (JOBS, VALID_FAILURE_POLICIES[1]), (CRONJOBS, cronjob()),
+         (SERVICES, service()),
          (SECRETS, {"metadata": {"name": "s", "namespace": "default"}, "data": {"a": "Yg=="}}),
          (NAMESPACES, {"metadata": {"name": "dev"}})]
 

@@ -1310,20 +1310,162 @@ def _validate_replicaset(obj: dict[str, Any]) -> list[FieldError]:
     return errs
 
 
-def _validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
-    """``validateJobSpec`` (shared by Jobs and CronJob job templates)."""
+#: Limits of ``pkg/apis/batch/validation``.
+_MAX_PARALLELISM_INDEXED = 100_000
+_MAX_FAILED_INDEXES = 100_000
+_COMPLETIONS_SOFT_LIMIT = 100_000
+_HIGH_COMPLETIONS_LIMIT = 10_000  # parallelism and maxFailedIndexes above the soft limit
+_MAX_FAILURE_POLICY_RULES = 20
+_MAX_EXIT_CODES = 255
+_MAX_CONDITION_PATTERNS = 20
+_FAILURE_POLICY_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+_EXIT_CODE_OPERATORS = ("In", "NotIn")
+_CONDITION_STATUSES = ("False", "True", "Unknown")
+
+
+def too_many(path: str, actual: int, maximum: int) -> FieldError:
+    """``field.TooMany``: a list longer than ``maximum`` (the actual length is the bad value)."""
+    return FieldError(TOO_MANY, path, actual, f"must have at most {maximum} items")
+
+
+def _valid_values(values: Iterable[str]) -> str:
+    """A Required detail listing choices as Go's ``%q`` prints a ``[]string``."""
+    return "valid values: [" + " ".join(go_quote(v) for v in values) + "]"
+
+
+def _validate_job_indexes(spec: dict[str, Any], path: str) -> list[FieldError]:
+    """The counts and per-index limits of ``validateJobSpec``, in upstream order."""
     errs: list[FieldError] = []
     for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished",
                 "backoffLimitPerIndex", "maxFailedIndexes"):
         errs.extend(_nonneg(spec.get(key), f"{path}.{key}"))
+    parallelism, completions = _i(spec.get("parallelism")), _i(spec.get("completions"))
+    per_index, max_failed = _i(spec.get("backoffLimitPerIndex")), _i(spec.get("maxFailedIndexes"))
+    if max_failed is not None and spec.get("backoffLimitPerIndex") is None:
+        errs.append(required(f"{path}.backoffLimitPerIndex", "when maxFailedIndexes is specified"))
     mode = spec.get("completionMode")
     if mode is not None and mode not in ("NonIndexed", "Indexed"):
         errs.append(not_supported(f"{path}.completionMode", mode, ["NonIndexed", "Indexed"]))
-    if mode == "Indexed" and spec.get("completions") is None:
-        errs.append(required(f"{path}.completions", "when completion mode is Indexed"))
-    if (mode in (None, "NonIndexed")) and spec.get("backoffLimitPerIndex") is not None:
-        errs.append(invalid(f"{path}.backoffLimitPerIndex", spec["backoffLimitPerIndex"], "requires indexed "
-                                                                                          "completion mode"))
+    if mode == "Indexed":
+        if spec.get("completions") is None:
+            errs.append(required(f"{path}.completions", "when completion mode is Indexed"))
+        if parallelism is not None and parallelism > _MAX_PARALLELISM_INDEXED:
+            errs.append(invalid(f"{path}.parallelism", parallelism,
+                                f"must be less than or equal to {_MAX_PARALLELISM_INDEXED} when completion mode "
+                                "is Indexed"))
+        if completions is not None and max_failed is not None and max_failed > completions:
+            errs.append(invalid(f"{path}.maxFailedIndexes", max_failed, "must be less than or equal to completions"))
+        if max_failed is not None and max_failed > _MAX_FAILED_INDEXES:
+            errs.append(invalid(f"{path}.maxFailedIndexes", max_failed,
+                                f"must be less than or equal to {_MAX_FAILED_INDEXES}"))
+        if completions is not None and completions > _COMPLETIONS_SOFT_LIMIT and per_index is not None:
+            high = (f"must be less than or equal to {_HIGH_COMPLETIONS_LIMIT} when completions are above "
+                    f"{_COMPLETIONS_SOFT_LIMIT} and used with backoff limit per index")
+            if max_failed is None:
+                errs.append(required(f"{path}.maxFailedIndexes",
+                                     f"must be specified when completions is above {_COMPLETIONS_SOFT_LIMIT}"))
+            if parallelism is not None and parallelism > _HIGH_COMPLETIONS_LIMIT:
+                errs.append(invalid(f"{path}.parallelism", parallelism, high))
+            if max_failed is not None and max_failed > _HIGH_COMPLETIONS_LIMIT:
+                errs.append(invalid(f"{path}.maxFailedIndexes", max_failed, high))
+    if mode in (None, "NonIndexed"):
+        for key in ("backoffLimitPerIndex", "maxFailedIndexes"):
+            if spec.get(key) is not None:
+                errs.append(invalid(f"{path}.{key}", spec[key], "requires indexed completion mode"))
+    return errs
+
+
+def _template_container_names(spec: dict[str, Any]) -> set[str]:
+    pod_spec = _d(_d(spec.get("template")).get("spec"))
+    return {_s(_d(c).get("name")) for key in ("containers", "initContainers") for c in _l(pod_spec.get(key))}
+
+
+def _validate_exit_codes(req: dict[str, Any], path: str, containers: set[str]) -> list[FieldError]:
+    """``validatePodFailurePolicyRuleOnExitCodes``."""
+    errs: list[FieldError] = []
+    operator = req.get("operator")
+    if not operator:
+        errs.append(required(f"{path}.operator", _valid_values(_EXIT_CODE_OPERATORS)))
+    elif operator not in _EXIT_CODE_OPERATORS:
+        errs.append(not_supported(f"{path}.operator", operator, _EXIT_CODE_OPERATORS))
+    name = req.get("containerName")
+    if name is not None and _s(name) not in containers:
+        errs.append(invalid(f"{path}.containerName", name,
+                            "must be one of the container or initContainer names in the pod template"))
+    raw = req.get("values")
+    values = _l(raw)
+    if not values:
+        errs.append(invalid(f"{path}.values", raw if isinstance(raw, list) else None, "at least one value is required"))
+    elif len(values) > _MAX_EXIT_CODES:
+        errs.append(too_many(f"{path}.values", len(values), _MAX_EXIT_CODES))
+    seen: set[int] = set()
+    for j, value in enumerate(values):
+        if _i(value) is None:
+            continue  # a non-integer fails decoding first
+        if operator == "In" and value == 0:
+            errs.append(invalid(f"{path}.values[{j}]", value, "must not be 0 for the In operator"))
+        if value in seen:
+            errs.append(duplicate(f"{path}.values[{j}]", value))
+        seen.add(value)
+    codes = [v for v in values if _i(v) is not None]
+    if codes != sorted(codes):
+        errs.append(invalid(f"{path}.values", values, "must be ordered"))
+    return errs
+
+
+def _validate_condition_patterns(patterns: list[Any], path: str) -> list[FieldError]:
+    """``validatePodFailurePolicyRuleOnPodConditions``: a qualified type and a condition status."""
+    errs: list[FieldError] = []
+    if len(patterns) > _MAX_CONDITION_PATTERNS:
+        errs.append(too_many(path, len(patterns), _MAX_CONDITION_PATTERNS))
+    for j, pattern in enumerate(patterns):
+        pattern = _d(pattern)
+        ctype = _s(pattern.get("type"))
+        errs.extend(invalid(f"{path}[{j}].type", ctype, m) for m in is_label_key(ctype))
+        status = pattern.get("status")
+        if not status:
+            errs.append(required(f"{path}[{j}].status", _valid_values(_CONDITION_STATUSES)))
+        elif status not in _CONDITION_STATUSES:
+            errs.append(not_supported(f"{path}[{j}].status", status, _CONDITION_STATUSES))
+    return errs
+
+
+def _validate_pod_failure_policy(spec: dict[str, Any], path: str) -> list[FieldError]:
+    """``validatePodFailurePolicy``: rules with one known action and exactly one kind of requirement."""
+    rules = _l(_d(spec.get("podFailurePolicy")).get("rules"))
+    errs: list[FieldError] = []
+    if len(rules) > _MAX_FAILURE_POLICY_RULES:
+        errs.append(too_many(f"{path}.rules", len(rules), _MAX_FAILURE_POLICY_RULES))
+    containers = _template_container_names(spec)
+    for i, rule in enumerate(rules):
+        rule = _d(rule)
+        p = f"{path}.rules[{i}]"
+        action = rule.get("action")
+        if not action:
+            errs.append(required(f"{p}.action", _valid_values(_FAILURE_POLICY_ACTIONS)))
+        elif action == "FailIndex":
+            if spec.get("backoffLimitPerIndex") is None:
+                errs.append(invalid(f"{p}.action", action, "requires the backoffLimitPerIndex to be set"))
+        elif action not in _FAILURE_POLICY_ACTIONS:
+            errs.append(not_supported(f"{p}.action", action, _FAILURE_POLICY_ACTIONS))
+        exit_codes = rule.get("onExitCodes")
+        conditions = _l(rule.get("onPodConditions"))
+        if exit_codes is not None:
+            errs.extend(_validate_exit_codes(_d(exit_codes), f"{p}.onExitCodes", containers))
+        if conditions:
+            errs.extend(_validate_condition_patterns(conditions, f"{p}.onPodConditions"))
+        if exit_codes is not None and conditions:
+            errs.append(invalid(p, OMIT, "specifying both OnExitCodes and OnPodConditions is not supported"))
+        if exit_codes is None and not conditions:
+            errs.append(invalid(p, OMIT, "specifying one of OnExitCodes and OnPodConditions is required"))
+    return errs
+
+
+def _validate_job_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
+    """``validateJobSpec`` (shared by Jobs and CronJob job templates)."""
+    errs = _validate_job_indexes(spec, path)
+    if spec.get("podFailurePolicy") is not None:
+        errs.extend(_validate_pod_failure_policy(spec, f"{path}.podFailurePolicy"))
     prp = spec.get("podReplacementPolicy")
     if prp is not None:
         if spec.get("podFailurePolicy") is not None:
