@@ -27,21 +27,15 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from conftest import VENV_KUBECTL, Kubectl
+from waiting import wait_until
 from kk_helpers.sandbox.app import SandboxThread
 
 CP, W1, W2 = "kk-control-plane", "kk-worker", "kk-worker2"
 
 
 def wait_for(fn: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """Poll ``fn`` until it returns something truthy."""
-    end = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    """Poll ``fn`` until it returns something truthy (this module's argument order for :func:`wait_until`)."""
+    return wait_until(fn, timeout=timeout, what=what)
 
 
 @pytest.fixture(scope="module")
