@@ -1,20 +1,25 @@
-"""Labs 03 and 05 in a real browser: JupyterLab from ``kk lab``, driven by headless Debian Chromium (Playwright).
+"""Labs 03 to 06 in a real browser: JupyterLab from ``kk lab``, driven by headless Debian Chromium (Playwright).
 
 What a learner sees, checked end to end: ``kk lab`` (on a fast-mode sandbox that ``kk up`` started, so kk lab
 reuses it) serves the labs; lab 03 runs cell by cell (Run > Run All Cells) and its ClusterViews and ScaleSliders
 render as live ipywidgets; moving a slider with the keyboard scales the deployment and the ClusterView's pod chips
 follow, and the slider's desired-vs-ready dots are drawn at a visible size; in lab 05 the TrafficProbe's *send*
-button draws which pods answered, and the CheckPanel marks every task passed (✓) and reveals hints on demand. Every
-wait's progress bar stays shown in its "done" state, no widget is wider than its output area, and any uncaught
-error in the page fails the test. Widgets are found by their CSS class hooks (``kk-cluster-view``, ``kk-pod``,
-``kk-check-panel``...), not by their text. Stopping ``kk lab`` with SIGINT (Ctrl-C) afterwards shuts every kernel
-down.
+button draws which pods answered, and the CheckPanel marks every task passed (✓) and reveals hints on demand; in
+lab 06 the live RolloutViews show the old and the new ReplicaSet's pods side by side during ``kubectl set image``
+and end with every pod on the new revision; in lab 04 (stop a node, start it again) the ChaosButton's button
+deletes a pod, its log names the deleted pod and then its replacement, and every ClusterView swaps the one for
+the other. Lab 04 runs last, and afterwards every node of the shared sandbox is running and Ready again, even
+when the lab failed half-way. Every wait's progress bar stays shown in its "done" state, no widget is wider than
+its output area, and any uncaught error in the page fails the test. Widgets are found by their CSS class hooks
+(``kk-cluster-view``, ``kk-pod``, ``kk-check-panel``...), not by their text. Stopping ``kk lab`` with SIGINT
+(Ctrl-C) afterwards shuts every kernel down.
 
 The notebooks are copies of the student notebooks in ``labs/`` with each answer cell filled in from the matching
 cell (same nbgrader ``grade_id``) of ``solutions/`` — what a learner who solved the lab has — and without the
-final cleanup cell (which deletes the lab's namespace). ``labs/`` itself is never opened, so nothing is written
-to it. The world is throwaway (HOME, KK_HOME, KUBECONFIG); its JupyterLab settings switch off the "Jupyter news"
-prompt and notebook windowing (so every cell is in the DOM).
+final cleanup cell (which deletes the lab's namespace; lab 04's would also start the stopped node again, as its
+task 3 already did). ``labs/`` itself is never opened, so nothing is written to it. The world is throwaway
+(HOME, KK_HOME, KUBECONFIG); its JupyterLab settings switch off the "Jupyter news" prompt and notebook windowing
+(so every cell is in the DOM).
 
 Screenshots go to ``test-artifacts/browser/`` (gitignored); with ``KK_UPDATE_SCREENSHOTS=1`` the ones the README
 shows are also copied to ``docs/screenshots/``. Needs ``/usr/bin/chromium`` (``./test.sh`` installs Debian's
@@ -37,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_first_run import (KK, ROOT, START_TIMEOUT, URL_RE, Output, alive, free_port, http_get, make_world,
+from test_first_run import (BIN, KK, ROOT, START_TIMEOUT, URL_RE, Output, alive, free_port, http_get, make_world,
                             run_kk, stop_world, wait_gone)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,11 +50,15 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 DOCS = ROOT / "docs" / "screenshots"
-LABS = ("03-scaling", "05-nodeport")
+LABS = ("03-scaling", "04-self-healing", "05-nodeport", "06-rollouts")
 #: Seconds for Run All Cells on a fast-mode sandbox (about 10 s here).
 RUN_ALL_TIMEOUT = 120.0
 #: Milliseconds Playwright waits for a widget to react (well under a second here, unless the machine is loaded).
 WIDGET_MS = 60_000
+#: Milliseconds a ChaosButton click may take until its log shows the replacement (well under a second here).
+CHAOS_MS = 30_000
+#: The annotation ``kk sandbox node stop`` sets on a node (kk_helpers/sandbox/daemon.py).
+NODE_STOPPED = "sandbox.kk.dev/stopped"
 
 pytestmark = [
     pytest.mark.browser,
@@ -66,6 +75,25 @@ PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 #: cluster_view.py).
 CHIPS_JS = """([panel, prefix]) => [...document.querySelectorAll(panel + ' .kk-cluster-view')]
     .map(v => [...v.querySelectorAll('.kk-pod')].map(c => c.dataset.pod).filter(n => n.startsWith(prefix + '-')))"""
+
+#: JS: the ReplicaSet rows of every live RolloutView of the visible notebook, in document order: per view a list of
+#: ``{new, rs, images, pods: [[name, status], ...]}`` read from the class hooks ``.kk-rollout-view .kk-rollout``
+#: > ``.kk-revision--new``/``--old`` (``data-replicaset``) > ``.kk-pod`` (kk_helpers/widgets/rollout.py).
+ROLLOUT_JS = """([panel]) => [...document.querySelectorAll(panel + ' .kk-rollout-view .kk-rollout')]
+    .map(v => [...v.querySelectorAll('.kk-revision')].map(r => ({
+        new: r.classList.contains('kk-revision--new'), rs: r.dataset.replicaset,
+        images: (r.querySelector('code') || {}).textContent || '',
+        pods: [...r.querySelectorAll('.kk-pod')].map(p => [p.dataset.pod, p.dataset.status])})))"""
+
+#: JS: record the RolloutViews' rows (ROLLOUT_JS) after every change of the notebook's DOM into
+#: ``window.kkRolloutLog``, so that states the page shows only briefly are seen too.
+ROLLOUT_RECORD_JS = f"""([panel]) => {{
+    const rows = {ROLLOUT_JS};
+    window.kkRolloutLog = [rows([panel])];
+    const observer = new MutationObserver(() => window.kkRolloutLog.push(rows([panel])));
+    observer.observe(document.querySelector(panel), {{subtree: true, childList: true, characterData: true}});
+    window.kkRolloutStop = () => observer.disconnect();
+}}"""
 
 #: JS: boxes of the elements matching a selector inside one element: [[width, height], ...] in CSS pixels.
 SIZES_JS = "(el, sel) => [...el.querySelectorAll(sel)].map(e => { const r = e.getBoundingClientRect(); " \
@@ -368,6 +396,62 @@ def assert_progress_finished(page: Any) -> int:
     return bars.count()
 
 
+def rollout_rows(page: Any) -> list[list[dict[str, Any]]]:
+    """ReplicaSet rows per live RolloutView of the visible notebook (see ROLLOUT_JS)."""
+    return page.evaluate(ROLLOUT_JS, [PANEL])
+
+
+def wait_rollout(page: Any, condition: str, what: str, arg: Any = None) -> None:
+    """Wait until ``condition`` (JS: views -> bool, views as ROLLOUT_JS returns them, ``arg`` its second
+    parameter) holds; on a timeout, fail with what every RolloutView shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"([args, arg]) => ({condition})(({ROLLOUT_JS})(args), arg)", arg=[[PANEL], arg],
+                               timeout=WIDGET_MS)
+    except PlaywrightTimeout:
+        views = "\n".join(f"  RolloutView {i + 1}: {json.dumps(v)}" for i, v in enumerate(rollout_rows(page)))
+        raise AssertionError(f"the RolloutViews did not show {what} within {WIDGET_MS / 1000:.0f} s:\n{views}") \
+            from None
+
+
+def rolled_out_to(rows: list[dict[str, Any]], image: str, replicas: int) -> bool:
+    """Does one RolloutView show every pod (``replicas`` Running ones) on its new revision, running ``image``?"""
+    new = [r for r in rows if r["new"]]
+    return (len(new) == 1 and new[0]["images"] == image and len(new[0]["pods"]) == replicas
+            and all(status == "Running" for _, status in new[0]["pods"])
+            and not any(r["pods"] for r in rows if not r["new"]))
+
+
+def kubectl(env: dict[str, str], *args: str, timeout: float = 60) -> str:
+    """kubectl (the one kk ships, next to this Python) in the test's world; its stdout."""
+    proc = subprocess.run([str(BIN / "kubectl"), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+def start_stopped_nodes(env: dict[str, str]) -> list[str]:
+    """``kk sandbox node start`` every node a drill left stopped, then wait until every node is Ready and without
+    the taints of a stopped node; returns the nodes that were still stopped."""
+    nodes = json.loads(kubectl(env, "get", "nodes", "-o", "json"))["items"]
+    stopped = [n["metadata"]["name"] for n in nodes if NODE_STOPPED in (n["metadata"].get("annotations") or {})]
+    for name in stopped:
+        started = run_kk(env, "sandbox", "node", "start", name)
+        assert started.returncode == 0, started.stderr
+    kubectl(env, "wait", "--for=condition=Ready", "node", "--all", "--timeout=60s", timeout=90)
+    deadline = time.monotonic() + 30
+    while True:
+        nodes = json.loads(kubectl(env, "get", "nodes", "-o", "json"))["items"]
+        tainted = [n["metadata"]["name"] for n in nodes
+                   if any(t.get("key", "").startswith("node.kubernetes.io/")
+                          for t in (n.get("spec") or {}).get("taints") or [])]
+        if not tainted:
+            return stopped
+        assert time.monotonic() < deadline, f"nodes {tainted} kept the taints of a stopped node"
+        time.sleep(0.2)
+
+
 def shoot(locator: Any, name: str, *, docs: bool = False) -> None:
     """Screenshot ``locator`` to test-artifacts/; also to docs/screenshots/ when KK_UPDATE_SCREENSHOTS=1."""
     locator.scroll_into_view_if_needed()
@@ -508,3 +592,127 @@ def test_lab05_traffic_probe_and_check_panel(lab_server: LabServer, page: Any) -
     total = re.search(r"(\d+)/(\d+) tasks passed", panel.inner_text())
     assert total and total.group(1) == total.group(2), panel.inner_text()
     shoot(panel, "lab05-check-panel.png", docs=True)
+
+
+def test_lab06_rollout_view_shows_old_and_new_pods(lab_server: LabServer, page: Any) -> None:
+    """Does lab 06 run in JupyterLab with live RolloutViews, and do they show the old and the new ReplicaSet's
+    pods side by side during ``kubectl set image``, ending with every pod on the new revision?"""
+    notebook = lab_server.notebooks / "06-rollouts.ipynb"
+    sources = code_cells(notebook)
+    open_notebook(page, lab_server, notebook.name)
+    lab_server.timings["lab 06 Run All"] = run_all(page, len(sources))
+    assert_progress_finished(page)
+
+    # Every kk.RolloutView() cell shows a live view; task 4 left myd1 complete on httpd:2.4, 4 replicas.
+    outputs = page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator(".kk-rollout-view"))
+    expect(outputs).to_have_count(sum("kk.RolloutView(" in s for s in sources), timeout=WIDGET_MS)
+    done = ("(views, image) => views.every(v => v.some(r => r.new && r.pods.length === 4 && r.images === image) "
+            "&& v.filter(r => !r.new).every(r => r.pods.length === 0))")
+    wait_rollout(page, done, "every pod on the new revision (httpd:2.4)", "httpd:2.4")
+    assert all(rolled_out_to(rows, "httpd:2.4", 4) for rows in rollout_rows(page)), rollout_rows(page)
+    view = outputs.last
+    assert_no_overflow(view, "the RolloutView")
+
+    # Task 1 once more, below the last RolloutView: set image, and watch. minReadySeconds paces the rollout
+    # (a new pod counts as available after 2 s), so that its middle stays in the page long enough for a picture.
+    step(page, "RolloutView: record, then kubectl set image")
+    page.evaluate(ROLLOUT_RECORD_JS, [PANEL])
+    t0 = time.monotonic()
+    cells = page.locator(f"{PANEL} .jp-CodeCell")
+    add_cell_after(page, cells.nth(cells.count() - 1),
+                   'lab.apps.patch_namespaced_deployment("myd1", lab.namespace, {"spec": {"minReadySeconds": 2}})\n'
+                   "!kubectl set image deployment/myd1 '*=nginx:1.29.4'")
+    # The picture: the last view half-way, at least two pods on either revision.
+    mixed = ("(views, n) => views.at(-1).some(r => r.new && r.pods.length >= n && r.images === 'nginx:1.29.4') "
+             "&& views.at(-1).some(r => !r.new && r.pods.length >= n)")
+    wait_rollout(page, mixed, "two pods or more on either revision in the last view", 2)
+    # Centred: scrolled to the top edge, the notebook toolbar's shadow would lie across the picture.
+    view.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+    shoot(view.locator(".kk-rollout-view"), "lab06-rollout-view.png", docs=True)
+    still_mixed = page.evaluate(f"([args, n]) => ({mixed})(({ROLLOUT_JS})(args), n)", [[PANEL], 1])
+    wait_rollout(page, done, "every pod on the new revision (nginx:1.29.4)", "nginx:1.29.4")
+    lab_server.timings["set image -> RolloutViews show 4 new pods"] = time.monotonic() - t0
+    log = page.evaluate("() => { window.kkRolloutStop(); return window.kkRolloutLog; }")
+    final = rollout_rows(page)
+    assert all(rolled_out_to(rows, "nginx:1.29.4", 4) for rows in final), final
+    assert still_mixed, f"the picture was taken after the rollout: {final[-1]}"
+
+    # What the last view showed on the way, state by state: the new ReplicaSet grew while the old one shrank;
+    # at some moment both had pods, and no pod was ever shown on two revisions at once.
+    states = [views[-1] for views in log if views]
+    (ARTIFACTS / "lab06-rollout-states.json").write_text(
+        "\n".join(json.dumps(s) for i, s in enumerate(states) if i == 0 or s != states[i - 1]) + "\n")
+    both = [s for s in states if any(r["new"] and r["pods"] for r in s) and any(not r["new"] and r["pods"] for r in s)]
+    assert both, f"the RolloutView never showed old and new pods together: {states}"
+    for s in states:
+        names = [name for r in s for name, _ in r["pods"]]
+        assert len(names) == len(set(names)), f"a pod shown on two revisions: {s}"
+    old_rs = {r["rs"] for s in both for r in s if not r["new"] and r["pods"]}
+    new_rs = {r["rs"] for s in both for r in s if r["new"]}
+    assert len(new_rs) == 1 and not old_rs & new_rs, (old_rs, new_rs)
+    assert next(r for r in final[-1] if r["new"])["rs"] in new_rs, "the rollout ended on another ReplicaSet"
+    shoot(view.locator(".kk-rollout-view"), "lab06-rollout-view-done.png")
+
+
+def test_lab04_chaos_button_replaces_a_pod(lab_server: LabServer, page: Any) -> None:
+    """Does lab 04 run in JupyterLab (a node stopped and started again), does clicking the ChaosButton in the page
+    log the deleted pod and then its replacement, and does every ClusterView swap the one for the other?
+
+    Runs last of the module: the node drill evicts pods of every namespace. Afterwards every node of the shared
+    sandbox is running and Ready again, even when the lab failed half-way.
+    """
+    notebook = lab_server.notebooks / "04-self-healing.ipynb"
+    sources = code_cells(notebook)
+    try:
+        open_notebook(page, lab_server, notebook.name)
+        lab_server.timings["lab 04 Run All"] = run_all(page, len(sources))
+        assert_progress_finished(page)
+
+        # The lab's own chaos.click(): one round in the log, replaced.
+        chaos = page.locator(f"{PANEL} .jp-OutputArea-output", has=page.locator(".kk-chaos-button"))
+        expect(chaos).to_have_count(1)
+        rounds = chaos.locator(".kk-chaos .kk-chaos__round")
+        expect(rounds).to_have_count(1, timeout=WIDGET_MS)
+        expect(rounds.first).to_have_class(re.compile(r"\bkk-chaos__round--replaced\b"), timeout=WIDGET_MS)
+        n_views = sum(s.count("kk.ClusterView()") for s in sources)
+        wait_chips(page, "myd1", 3)
+        assert n_views >= 1 and len(chips(page, "myd1")) == n_views, chips(page, "myd1")
+
+        # A ClusterView right below the button, as a learner watching the chaos would put it.
+        chaos_cell = page.locator(f"{PANEL} .jp-CodeCell", has=page.locator(".kk-chaos-button"))
+        view_cell = add_cell_after(page, chaos_cell, "kk.ClusterView()")
+        wait_chips(page, "myd1", 3)
+        before = chips(page, "myd1")
+        assert len({tuple(sorted(v)) for v in before}) == 1, f"the ClusterViews disagree: {before}"
+
+        step(page, "ChaosButton: click")
+        t0 = time.monotonic()
+        chaos.locator(".kk-chaos-button button").click()
+        expect(rounds).to_have_count(2, timeout=CHAOS_MS)
+        latest = rounds.last
+        deleted = latest.locator(".kk-chaos__deleted").get_attribute("data-pod")
+        assert deleted in before[-1], f"deleted {deleted}, not one of the pods shown: {before[-1]}"
+        expect(latest).to_have_class(re.compile(r"\bkk-chaos__round--replaced\b"), timeout=CHAOS_MS)
+        lab_server.timings["ChaosButton click -> replacement logged"] = time.monotonic() - t0
+        new = [c.get_attribute("data-pod") for c in latest.locator(".kk-chaos__replacement").all()]
+        assert new and all(n and n.startswith("myd1-") and n not in before[-1] for n in new), (deleted, new, before)
+        assert re.search(r"deleted myd1-\S+ → replaced by myd1-\S+.*\(\d+\.\d s\)", latest.inner_text()), \
+            latest.inner_text()
+        assert latest.locator(".kk-mark--fail").count() == 0
+
+        # Every ClusterView: the replacement in, the deleted pod out, three pods.
+        try:
+            page.wait_for_function(
+                f"([args, gone, added]) => {{ const v = ({CHIPS_JS})(args); return v.length > 0 && v.every(c => "
+                f"c.length === 3 && !c.includes(gone) && added.every(n => c.includes(n))); }}",
+                arg=[[PANEL, "myd1"], deleted, new], timeout=CHAOS_MS)
+        except Exception:
+            raise AssertionError(f"not every ClusterView shows {new} instead of {deleted}: "
+                                 f"{chips(page, 'myd1')}") from None
+        lab_server.timings["ChaosButton click -> ClusterViews show the replacement"] = time.monotonic() - t0
+        assert_no_overflow(chaos, "the ChaosButton")
+        page.wait_for_timeout(300)  # let the chips settle on their final colour for the picture
+        shoot_cells(page, chaos_cell, view_cell, "lab04-chaos-button.png", docs=True)
+    finally:
+        left_stopped = start_stopped_nodes(lab_server.env)
+    assert not left_stopped, f"lab 04 left nodes stopped: {left_stopped}"

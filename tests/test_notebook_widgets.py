@@ -8,6 +8,7 @@ CSS class hooks (``kk-cluster-view``, ``kk-node``, ``kk-pod``...) and only glyph
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator
 
@@ -259,9 +260,54 @@ def test_rollout_view(cluster: kk.Cluster) -> None:
                                                                    "kk-revision kk-revision--old"]
     assert_plain_glyphs(html, "RolloutView")
     view.close()
+    # The deployment's own revision annotation lags behind its new ReplicaSet's during a rollout (the controller
+    # sets the ReplicaSet's first; another watch): meanwhile the newest revision is still the new one.
+    lagging = copy.deepcopy(view.dep)
+    assert lagging is not None
+    lagging["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1"
+    view.deployments = {"myd1": lagging}
+    assert [(r.revision, r.new) for r in view.rows()] == [(2, True), (1, False)]
     static = kk.RolloutView("myd1")
     assert static.threads_alive == 0 and "old</b> revision 1" in static._repr_mimebundle_()["text/html"]
     assert "not found" in repr(kk.RolloutView("nope"))
+
+
+def test_rollout_view_never_sends_an_older_state_last(cluster: kk.Cluster) -> None:
+    """Of two watch threads redrawing a RolloutView at once, is the newer rendering always the one left shown?
+
+    The first redraw renders state 0 and is slow to send it; a second one renders state 1 meanwhile. Sending
+    outside the lock, state 0 would overwrite state 1 (and stay in the page, the view's last change).
+    """
+    deployment(cluster, "myd1", image="httpd:2.4", replicas=1)
+    view = kk.RolloutView("myd1", live=True)
+    for loop in view._watches:
+        loop.stop()
+    sending, release = threading.Event(), threading.Event()
+    renderings = iter(range(100))
+    view.render_html = lambda: f"state {next(renderings)}"  # type: ignore[method-assign]
+
+    class SlowHTML:
+        """An HTML widget whose sending of state 0 takes until ``release``."""
+        value = ""
+
+        def __setattr__(self, name: str, value: str) -> None:
+            if value == "state 0":
+                sending.set()
+                release.wait(5)
+            object.__setattr__(self, name, value)
+
+    view.view = SlowHTML()
+    first = threading.Thread(target=view.redraw)
+    first.start()
+    assert sending.wait(5)
+    second = threading.Thread(target=view.redraw)
+    second.start()
+    second.join(0.5)  # done by now when the lock does not cover the sending
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert view.view.value == "state 1"
+    view.close()
 
 
 @pytest.fixture

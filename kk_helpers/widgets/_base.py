@@ -217,12 +217,16 @@ class KKWidget:
         return on_sync, on_event
 
     def redraw(self) -> None:
-        """Show the current state in the live view (``self.view``, an ipywidgets HTML), if there is one."""
+        """Show the current state in the live view (``self.view``, an ipywidgets HTML): rendered *and sent* under the lock.
+
+        Several watch threads redraw one view, often at the same moment (a rollout, a scale-up). Sending outside
+        the lock would let a thread that rendered an older state send it after a newer one, and the page would
+        then show that older state until the next change — after the last change, for good.
+        """
         view = self.view
         if view is not None:
             with self._lock:
-                value = self.render_html()
-            view.value = value
+                view.value = self.render_html()
 
     def run_in_background(self, fn: Callable[[], Any], name: str = "kk-action") -> threading.Thread:
         """Run ``fn`` in a daemon thread (button actions, so the kernel stays responsive)."""

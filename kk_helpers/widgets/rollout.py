@@ -29,7 +29,7 @@ class RevisionRow:
         images: its pod template's images.
         desired: its replicas.
         ready: its ready replicas.
-        new: is it the deployment's current revision?
+        new: is it the deployment's new ReplicaSet (the newest revision)?
         pods: its pods (name, status).
     """
 
@@ -94,12 +94,18 @@ class RolloutView(KKWidget):
         return self.deployments.get(self.deployment)
 
     def rows(self) -> list[RevisionRow]:
-        """The deployment's ReplicaSets, newest revision first, each with its pods."""
+        """The deployment's ReplicaSets, newest revision first, each with its pods.
+
+        The new one is the newest revision, not the one the deployment's own revision annotation names: during
+        a rollout the deployment controller sets the ReplicaSet's annotation first, and the deployment comes
+        through another watch, so the deployment's lags behind (a rollout back to an old template would show
+        the scaling-up ReplicaSet as "old" meanwhile).
+        """
         if self.dep is None:
             return []
         uid = reprs.meta(self.dep).get("uid")
-        current_rev = revision(self.dep)
         owned = [r for r in self.replicasets.values() if (reprs.controller_of(r) or {}).get("uid") == uid]
+        newest = max((revision(r) for r in owned), default=0)
         out = []
         for rs in sorted(owned, key=revision, reverse=True):
             rs_uid = reprs.meta(rs).get("uid")
@@ -108,7 +114,7 @@ class RolloutView(KKWidget):
             out.append(RevisionRow(reprs.name_of(rs), revision(rs), reprs.images_of(rs),
                                    int((rs.get("spec") or {}).get("replicas") or 0),
                                    int((rs.get("status") or {}).get("readyReplicas") or 0),
-                                   revision(rs) == current_rev, pods))
+                                   revision(rs) == newest, pods))
         return out
 
     def render_html(self) -> str:
