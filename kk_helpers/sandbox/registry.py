@@ -62,6 +62,8 @@ class Registry:
         self.allocator = Allocator(store)
         # Hooks the runtime (kubelet simulation) installs.
         self.log_provider: Callable[[Obj, str | None, dict[str, Any]], str] | None = None
+        #: ``pods/<name>/exec``: (pod, exec.ExecRequest) -> exec.ExecRunner; raises exec.ContainerUnavailable.
+        self.exec_provider: Callable[[Obj, Any], Any] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -141,6 +141,11 @@ class APIServer:
                 raise errors.resource_not_found()
             if parts[:2] == ["openapi", "v3"]:
                 return self._openapi_v3(parts[2:], request.query.get("hash"))
+        if len(parts) == 7 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods" \
+                and parts[6] in ("exec", "attach", "portforward"):
+            from . import exec as exec_mod
+
+            return await exec_mod.serve(self.registry, request, parts[3], parts[5], parts[6], self.watch_tasks)
         target = self._resolve(parts)
         if target is None:
             raise errors.resource_not_found()

@@ -16,7 +16,7 @@
 
 This module holds what they share: per-pod runtime state (container processes,
 their logs and files), pod IP allocation, the images each node has pulled, and
-the ``kubectl logs`` provider.
+the ``kubectl logs`` and ``kubectl exec`` providers.
 
 For the Job controller: a pod whose containers all end reaches phase
 ``Succeeded`` (every exit code 0) or ``Failed`` on its own when its
@@ -26,10 +26,16 @@ restart the container with back-off, as on a real node). Nothing else is needed.
 Simulated time: ``sleep N`` in a container takes N seconds in ``realistic``
 mode; in ``fast`` mode it takes N/100 seconds, except sleeps of 300 s or more
 (the "keep the container running" idiom), which stay real.
+
+``kubectl exec`` runs its command in the same simulated image (the pod's files,
+environment, network), but on the wall clock in both modes: a person is
+watching, so ``sleep 2`` takes two seconds. Nothing caps it but Ctrl-C (with a
+TTY) or the client going away, which stops the command at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import math
@@ -41,10 +47,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import errors
+from ..exec import ContainerUnavailable, ExecFailed, ExecIO, ExecRequest
 from ..resources import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
 from ..store import Obj
 from . import images
 from .images import Exit, FileOp, Output, Serve, Sleep, Tick
+from .images.actions import ExitNow
+from .images.parser import Parser, ShellSyntaxError
+from .images.terminal import LineDiscipline, debian_based, interactive_shell, prompt
 
 if TYPE_CHECKING:
     from .base import ManagerBase
@@ -537,6 +547,16 @@ class Runtime:
             cs.process.advance(now)
         return render_log(cs.log.view(now), params, now)
 
+    # -- exec ------------------------------------------------------------------------------
+
+    def exec_provider(self, pod: Obj, req: ExecRequest) -> ExecProcess:
+        """``kubectl exec``: a command in a running container (what the kubelet's ``GetExec`` finds)."""
+        ps = self.pods.get(pod["metadata"].get("uid", ""))
+        cs = ps.containers.get(req.container) if ps is not None else None
+        if ps is None or cs is None or cs.process is None or cs.stage != "running" or ps.done:
+            raise ContainerUnavailable(f'container not found ("{req.container}")')
+        return ExecProcess(self, ps, cs, req)
+
     # -- HTTP to pods ----------------------------------------------------------------------
 
     def listening_container(self, pod: Obj, port: int, at: float | None = None) -> tuple[ContainerState, Serve] | None:
@@ -651,6 +671,199 @@ class Runtime:
                 yield p
 
 
+# ------------------------------------------------------------------------------------------
+# kubectl exec
+# ------------------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    """Ctrl-C reached the running command."""
+
+
+class ExecProcess:
+    """One ``kubectl exec`` command: a program of the container's image, run on the wall clock.
+
+    An interactive shell (``sh``/``bash`` without ``-c``, with stdin) reads lines through a
+    :class:`LineDiscipline` and keeps its state (variables, ``cd``, files) from line to line.
+    """
+
+    #: Actions run between two yields to the event loop.
+    BATCH = 200
+
+    def __init__(self, runtime: "Runtime", ps: PodState, cs: ContainerState, req: ExecRequest) -> None:
+        self.runtime = runtime
+        self.ps = ps
+        self.cs = cs
+        self.req = req
+        self.running = False
+        self.interrupt = asyncio.Event()
+        self.inbox = bytearray()
+        self.input_ready = asyncio.Event()
+        self.input_ended = False
+        env = dict(cs.env)
+        env.setdefault("HOSTNAME", ps.name)
+        if req.tty:
+            env["TERM"] = "xterm"
+        self.penv = images.ProcessEnv(
+            cs.spec, cs.ref, env, env.get("HOSTNAME") or ps.name, ps.ip or "", clock=runtime.now,
+            read_file=lambda path: ps.fs.read(cs.name, path, runtime.now()),
+            list_dir=lambda path: ps.fs.list(cs.name, path, runtime.now()),
+            http_get=runtime.http_get_from(ps.namespace))
+
+    def _failed(self, err: Exception) -> ExecFailed:
+        return ExecFailed(f"error executing command in container: failed to exec in container: failed to start exec "
+                          f'"{secrets.token_hex(32)}": OCI runtime exec failed: exec failed: unable to start container '
+                          f"process: {err}: unknown")
+
+    async def run(self, io: ExecIO) -> int:
+        argv = list(self.req.command)
+        shell = images.Shell(self.penv)
+        if not shell.exists(argv[0]):
+            raise self._failed(images.StartFailure(f'exec: "{argv[0]}": executable file not found in $PATH'))
+        if self.req.stdin and interactive_shell(argv):
+            return await self._session(io, shell, argv[0].rsplit("/", 1)[-1])
+        pump = asyncio.create_task(self._pump(io)) if self.req.stdin and self.req.tty else None
+        try:
+            return await self._drive(shell.run_argv(argv), io)
+        except Interrupted:
+            return 130
+        finally:
+            if pump is not None:
+                pump.cancel()
+
+    # -- input -----------------------------------------------------------------------------
+
+    async def _pump(self, io: ExecIO) -> None:
+        """Collect stdin; with a TTY, Ctrl-C while a command runs interrupts it (and drops typed-ahead input)."""
+        while True:
+            data = await io.read()
+            if data is None:
+                self.input_ended = True
+                self.input_ready.set()
+                return
+            if self.req.tty and self.running and b"\x03" in data:
+                self.inbox.clear()
+                self.interrupt.set()
+                data = data[data.rindex(b"\x03") + 1:]
+            self.inbox += data
+            self.input_ready.set()
+
+    async def _next_input(self) -> bytes | None:
+        while not self.inbox:
+            if self.input_ended:
+                return None
+            self.input_ready.clear()
+            await self.input_ready.wait()
+        data = bytes(self.inbox)
+        self.inbox.clear()
+        return data
+
+    # -- output ----------------------------------------------------------------------------
+
+    async def _out(self, io: ExecIO, text: str) -> None:
+        if self.req.tty:
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        await io.write(text.encode())
+
+    async def _drive(self, gen: images.Program, io: ExecIO) -> int:
+        """Run a program's actions as they come; ExitNow from an interactive line propagates."""
+        steps = 0
+        self.running = True
+        self.interrupt.clear()
+        try:
+            action = next(gen)
+            while True:
+                if self.interrupt.is_set():
+                    raise Interrupted()
+                if isinstance(action, Output):
+                    await self._out(io, action.text + "\n")
+                elif isinstance(action, Sleep):
+                    timeout = None if action.seconds == math.inf else max(0.0, action.seconds)
+                    try:
+                        await asyncio.wait_for(self.interrupt.wait(), timeout)
+                    except asyncio.TimeoutError:
+                        pass
+                    if self.interrupt.is_set():
+                        raise Interrupted()
+                elif isinstance(action, FileOp):
+                    self.ps.fs.write(self.cs.name, self.runtime.now(), action.path, action.content, action.append)
+                elif isinstance(action, Exit):
+                    return action.code
+                steps += 1
+                if steps % self.BATCH == 0:
+                    await asyncio.sleep(0)
+                action = next(gen)
+        except StopIteration as stop:
+            return int(stop.value or 0)
+        finally:
+            self.running = False
+            gen.close()
+
+    # -- interactive shell -----------------------------------------------------------------
+
+    async def _session(self, io: ExecIO, shell: images.Shell, base: str) -> int:
+        shell.shell_name = "bash" if base == "bash" else "sh"
+        debian = debian_based(self.cs.spec, self.cs.ref.tag if self.cs.ref else "")
+        tty = LineDiscipline(self.req.tty)
+        pending = ""
+        pump = asyncio.create_task(self._pump(io))
+
+        def ps1() -> str:
+            return prompt(shell.shell_name, self.penv.hostname, shell.cwd, shell.vars.get("HOME", "/root"),
+                          debian=debian, continuation=bool(pending))
+
+        try:
+            if self.req.tty:
+                await self._out(io, ps1())
+            while True:
+                data = await self._next_input()
+                if data is None:
+                    if tty.line and not self.req.tty:  # a last line without a newline
+                        data = b"\n"
+                    else:
+                        if self.req.tty:
+                            await self._out(io, "exit\n" if shell.shell_name == "bash" else "\n")
+                        return shell.status
+                echo, events = tty.feed(data)
+                if echo:
+                    await io.write(echo)
+                for ev in events:
+                    if ev.kind == "eof":
+                        if self.req.tty:
+                            await self._out(io, "exit\n" if shell.shell_name == "bash" else "\n")
+                        return shell.status
+                    if ev.kind == "interrupt":
+                        pending = ""
+                        shell.status = 130
+                    else:
+                        script = pending + ev.text
+                        if _incomplete(script):
+                            pending = script + "\n"
+                        else:
+                            pending = ""
+                            if script.strip():
+                                try:
+                                    shell.status = await self._drive(shell.run_line(script), io)
+                                except ExitNow as e:
+                                    return e.code & 0xFF
+                                except Interrupted:
+                                    await self._out(io, "^C\n")
+                                    shell.status = 130
+                    if self.req.tty:
+                        await self._out(io, ps1())
+        finally:
+            pump.cancel()
+
+
+def _incomplete(script: str) -> bool:
+    """Whether a typed script needs more lines (an open ``if``, loop, quote or pipe)."""
+    try:
+        Parser(script).parse()
+    except ShellSyntaxError as err:
+        return "end of file" in str(err) or "unterminated" in str(err)
+    return False
+
+
 def install(manager: "ManagerBase") -> None:
     """Add the scheduler, kubelets, endpoints, node lifecycle and kube-proxy to ``manager``."""
     from . import endpoints, kubelet, nodes, proxy, scheduler
@@ -660,6 +873,7 @@ def install(manager: "ManagerBase") -> None:
     if isinstance(state, dict):
         state["runtime"] = runtime
     manager.registry.log_provider = runtime.log_provider
+    manager.registry.exec_provider = runtime.exec_provider
     scheduler.install(manager, runtime)
     kubelet.install(manager, runtime)
     nodes.install(manager, runtime)

@@ -163,7 +163,7 @@ def _cmd_touch(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
     for f in (a for a in args if not a.startswith("-")):
         if sh.read_file(f) is None:
             sh.write_file(f, "")
-            yield FileOp(f, "")
+            yield FileOp(sh.abspath(f), "")
     return 0
 
 
@@ -177,7 +177,7 @@ def _cmd_rm(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
                 status = 1
             continue
         sh.write_file(f, None)
-        yield FileOp(f, None)
+        yield FileOp(sh.abspath(f), None)
     return status
 
 
@@ -342,12 +342,32 @@ def _cmd_grep(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
 
 
 def _cmd_ls(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
-    paths = [a for a in args if not a.startswith("-")] or ["."]
-    for p in paths:
+    paths = [a for a in args if not a.startswith("-")] or [sh.cwd]
+    for p in (sh.abspath(a) for a in paths):
         names = sorted(set(sh.penv.list_dir(p)) | {k.rsplit("/", 1)[-1] for k, v in sh.local_files.items()
                                                    if v is not None and k.rsplit("/", 1)[0] == p.rstrip("/")})
         if names:
             yield Output("\n".join(names))
+    return 0
+
+
+def _cmd_cd(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
+    target = sh.abspath(args[0] if args else sh.vars.get("HOME", "/root"))
+    known = ("/", "/tmp", "/etc", "/root", "/var", "/usr", "/bin", "/home", "/srv", "/opt", "/usr/share/nginx/html",
+             "/usr/local/apache2/htdocs", "/var/www/html", "/data", "/app")
+    if target not in known and not sh.penv.list_dir(target) and sh.read_file(target) is None \
+            and not any(k.startswith(target + "/") for k, v in sh.local_files.items() if v is not None):
+        yield Output(f"{sh.shell_name}: cd: {args[0]}: No such file or directory" if sh.shell_name == "bash"
+                     else f"{sh.shell_name}: cd: can't cd to {args[0]}: No such file or directory")
+        return 1
+    sh.vars["OLDPWD"] = sh.cwd
+    sh.cwd = target
+    sh.vars["PWD"] = target
+    return 0
+
+
+def _cmd_pwd(sh: Shell, args: list[str]) -> Generator[Action, None, int]:
+    yield Output(sh.cwd)
     return 0
 
 
@@ -470,7 +490,8 @@ def python_c(sh: Shell, code: str) -> Generator[Action, None, int]:
 BUILTINS: dict[str, CommandFn] = {
     "echo": _cmd_echo, "printf": _cmd_printf, "exit": _cmd_exit, "true": _cmd_true, "false": _cmd_false,
     ":": _cmd_true, "test": _cmd_test, "[": _cmd_test, "[[": _cmd_test, "export": _cmd_export, "unset": _cmd_unset,
-    "set": _cmd_noop, "cd": _cmd_noop, "trap": _cmd_noop, "wait": _cmd_noop, "kill": _cmd_noop, "read": _cmd_read,
+    "set": _cmd_noop, "cd": _cmd_cd, "pwd": _cmd_pwd, "trap": _cmd_noop, "wait": _cmd_noop, "kill": _cmd_noop,
+    "read": _cmd_read,
     "ulimit": _cmd_noop, "shift": _cmd_noop, "source": _cmd_noop, ".": _cmd_noop,
 }
 

@@ -87,6 +87,7 @@ class Shell:
         self.depth = 0
         self.shell_name = "sh"
         self.local_files: dict[str, str | None] = {}
+        self.cwd = "/"
 
     # -- which executables exist -----------------------------------------------------------
 
@@ -98,7 +99,8 @@ class Shell:
             return server_binary_available(spec, name)
         if spec is not None and not spec.shell:
             return False
-        if base == "bash" and spec is not None and spec.repository.endswith(("busybox", "alpine", "curl")):
+        if base == "bash" and spec is not None and (spec.repository.endswith(("busybox", "alpine", "curl"))
+                                                    or "alpine" in (self.penv.ref.tag if self.penv.ref else "")):
             return False
         return base in BUILTINS or base in SHELL_NAMES or base in EXTERNAL
 
@@ -111,6 +113,32 @@ class Shell:
             code = e.code
         yield Exit(code & 0xFF)
         return code & 0xFF
+
+    def run_line(self, text: str) -> Generator[Action, None, int]:
+        """One line typed at an interactive shell (``kubectl exec -it POD -- sh``).
+
+        State (variables, ``cd``, files) carries over to the next line; ``exit`` raises :class:`ExitNow`.
+        """
+        self.depth = 0
+        status = yield from self._run_script(text)
+        self.status = status
+        return status
+
+    def abspath(self, path: str) -> str:
+        """``path`` made absolute against the working directory (``cd``), with ``.`` and ``..`` resolved."""
+        if path == "~" or path.startswith("~/"):
+            path = self.vars.get("HOME", "/root") + path[1:]
+        full = path if path.startswith("/") else self.cwd.rstrip("/") + "/" + path
+        parts: list[str] = []
+        for part in full.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if parts:
+                    parts.pop()
+                continue
+            parts.append(part)
+        return "/" + "/".join(parts)
 
     def _run_script(self, script: str) -> Generator[Action, None, int]:
         try:
@@ -341,7 +369,7 @@ class Shell:
                 op, path = out_target
                 if path != "/dev/null":
                     self.write_file(path, "".join(out), append=op == ">>")
-                    yield FileOp(path, "".join(out), append=op == ">>")
+                    yield FileOp(self.abspath(path), "".join(out), append=op == ">>")
         finally:
             for name, old in saved_env.items():
                 if values and old is None:
@@ -352,6 +380,8 @@ class Shell:
         return status
 
     def read_file(self, path: str) -> str | None:
+        if path not in self.local_files and path not in ("/dev/stdin", "-"):
+            path = self.abspath(path)
         if path in self.local_files:
             return self.local_files[path]
         if path == "/etc/hostname":
@@ -363,6 +393,7 @@ class Shell:
         return self.penv.read_file(path)
 
     def write_file(self, path: str, content: str | None, *, append: bool = False) -> None:
+        path = self.abspath(path)
         if content is not None and append:
             content = (self.read_file(path) or "") + content
         self.local_files[path] = content
@@ -372,7 +403,8 @@ class Shell:
         base = name.rsplit("/", 1)[-1]
         args = argv[1:]
         if not self.exists(name) and not (base in BUILTINS and not top):
-            yield Output(f"{self.shell_name}: {name}: not found")
+            yield Output(f"bash: {name}: command not found" if self.shell_name == "bash"
+                         else f"{self.shell_name}: {name}: not found")
             return 127
         if base in SHELL_NAMES:
             return (yield from self._shell(base, args))
