@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from .console import console, out
+from .console import fail as _fail
 from .errors import KKError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -24,20 +24,11 @@ node_app = typer.Typer(no_args_is_help=True, help="Failure drills: stop and star
 sandbox_app.add_typer(node_app, name="node")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console(stderr=True)
-out = Console()
-
 
 class Backend(str, Enum):
     auto = "auto"
     sandbox = "sandbox"
     kind = "kind"
-
-
-def _fail(err: Exception) -> None:
-    # Text, not markup: a message may hold [brackets]; soft wrap keeps paths and commands whole for copy-paste.
-    console.print(Text.assemble(("error: ", "bold red"), str(err)), soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @app.command()

@@ -10,12 +10,13 @@ import signal
 from enum import Enum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ..console import console, out
+from ..console import fail as _fail
 from ..errors import KKError
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ grade_app = typer.Typer(no_args_is_help=True, help="Instructor grading with nbgr
                                                    "autograde (each submission in its own sandbox), feedback, "
                                                    "export, report.")
 
-console = Console(stderr=True)
-out = Console()
 
 COURSE_OPTION = typer.Option(Path("."), "--course", "-C", help="The course directory (made by kk grade init).")
 
@@ -35,11 +34,6 @@ COURSE_OPTION = typer.Option(Path("."), "--course", "-C", help="The course direc
 class GradeBackend(str, Enum):
     sandbox = "sandbox"
     current = "current"
-
-
-def _fail(err: Exception) -> NoReturn:
-    console.print(f"[bold red]error:[/] {err}")
-    raise typer.Exit(1)
 
 
 def _open(course: Path) -> Course:
@@ -144,7 +138,8 @@ def autograde(
     student: Optional[list[str]] = typer.Option(None, "--student", help="Only this student (repeatable)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
                                        help="Submissions graded at once, each in its own process and sandbox "
-                                            "(default: the number of CPUs). Results do not depend on it."),
+                                            "(default: twice the number of CPUs: a submission waits more than half "
+                                            "of its time). Results do not depend on it."),
     backend: GradeBackend = typer.Option(GradeBackend.sandbox, help="sandbox: a fresh sandbox per submission. "
                                          "current: the cluster $KUBECONFIG/$KK_CONTEXT point at (your real "
                                          "cluster!), one submission at a time."),

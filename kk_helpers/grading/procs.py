@@ -157,3 +157,34 @@ def sandbox_daemons(under: Path | None = None) -> list[ProcInfo]:
                 continue
         found.append(proc)
     return found
+
+
+def _start_time(pid: int) -> str:
+    """The start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22), or ``""``."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def record(path: Path, pid: int) -> None:
+    """Write ``pid`` and its start time to ``path``, for :func:`kill_recorded` (a process ``/proc`` cannot
+    tell apart by environment: a forked kernel)."""
+    path.write_text(f"{pid} {_start_time(pid)}\n")
+
+
+def kill_recorded(path: Path, *, grace: float = 2.0) -> list[int]:
+    """End the process :func:`record` wrote to ``path``, if that very process (same start time) still runs.
+
+    Returns:
+        The pid signalled, if any.
+    """
+    try:
+        pid_text, _, started = path.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return []
+    if not alive(pid) or _start_time(pid) != started:
+        return []
+    return kill_all([ProcInfo(pid, (), {})], grace=grace)

@@ -6,15 +6,18 @@ fresh process (forked from a server that never graded anything), killable on its
 ``KK_HOME=<tmp> kk sandbox ... && KUBECONFIG=<tmp>/kubeconfig KK_CONTEXT=kk-sandbox nbgrader autograde LAB
 --student S --db <copy>`` would do:
 
-1. its environment gets ``KK_HOME`` (a temporary directory of its own), the grading markers
+1. it forks the notebook's kernel-to-be at once, while it is single-threaded and has graded nothing
+   (:mod:`kk_helpers.grading.kernels`: the kernel then starts with ipykernel and the Kubernetes client
+   already imported, by the forkserver);
+2. its environment gets ``KK_HOME`` (a temporary directory of its own), the grading markers
    (:mod:`kk_helpers.grading.procs`), ``KUBECACHEDIR`` and ``TMPDIR`` inside the job directory, and the Python
    environment's ``bin/`` on ``PATH``;
-2. with the sandbox backend it starts a sandbox daemon in fast mode under that ``KK_HOME`` (forked from this
-   process, see :func:`start_sandbox`) and writes a kubeconfig for it; the kernel nbgrader starts inherits
+3. with the sandbox backend it starts a sandbox daemon in fast mode under that ``KK_HOME`` (forked from this
+   process, see :func:`start_sandbox`) and writes a kubeconfig for it; the kernel nbgrader starts gets
    ``KUBECONFIG=<that file>`` and ``KK_CONTEXT=kk-sandbox``;
-3. it runs nbgrader's ``AutogradeApp`` in-process against the job's gradebook copy, after checking that the
+4. it runs nbgrader's ``AutogradeApp`` in-process against the job's gradebook copy, after checking that the
    course configuration did not redirect it to another database;
-4. it stops the sandbox (``finally``) and writes ``result.json`` for the parent.
+5. it stops the sandbox (``finally``) and writes ``result.json`` for the parent.
 
 Output (nbgrader's log, the kernel's own stderr) goes to ``worker.log`` in the job directory.
 """
@@ -22,10 +25,12 @@ Output (nbgrader's log, the kernel's own stderr) goes to ``worker.log`` in the j
 from __future__ import annotations
 
 import ctypes
+import gc
 import glob
 import importlib
 import json
 import os
+import pkgutil
 import resource
 import signal
 import sys
@@ -45,21 +50,39 @@ from .. import kubeconfig
 from ..config import SANDBOX_CONTEXT
 from ..errors import KKError
 from ..sandbox import daemon
-from . import preprocessors  # noqa: F401
+from . import kernels, preprocessors  # noqa: F401
 from .course import tool_env
 from .procs import JOB_MARKER, RUN_MARKER
 
-#: Modules a job would otherwise import lazily (the sandbox server and its controllers; finding the python3
-#: kernelspec imports IPython; the gradebook copy needs SQLAlchemy's SQLite dialect): imported by the
-#: forkserver once, not by every job.
+#: Modules a job would otherwise import lazily (the sandbox server, its controllers and certificates; finding
+#: the python3 kernelspec imports IPython; the gradebook copy needs SQLAlchemy's SQLite dialect): imported by
+#: the forkserver once (:func:`preload`), not by every job.
 PRELOAD = ("kk_helpers.sandbox.app", "kk_helpers.sandbox.controllers", "ipykernel.kernelspec", "IPython",
            "IPython.core.interactiveshell", "jupyter_client.manager", "jupyter_client.asynchronous", "nbclient",
-           "sqlalchemy.dialects.sqlite", "sqlite3", "psutil", "encodings.unicode_escape")
-for _name in PRELOAD:
-    try:
-        importlib.import_module(_name)
-    except ImportError:  # pragma: no cover - optional speed-up only
-        pass
+           "sqlalchemy.dialects.sqlite", "sqlite3", "psutil", "encodings.unicode_escape",
+           # the sandbox makes its TLS certificates with these (0.03 CPU s to import)
+           "cryptography.x509", "cryptography.x509.oid", "cryptography.hazmat.primitives.asymmetric.ec",
+           "cryptography.hazmat.primitives.hashes", "cryptography.hazmat.primitives.serialization",
+           "cryptography.hazmat.backends.openssl", "croniter")
+
+
+def preload() -> None:
+    """For the forkserver: import :data:`PRELOAD` and every sandbox controller module (which the sandbox imports
+    as it starts them, 0.03 CPU s), and fill the caches each job would fill again — nbformat's compiled
+    notebook schema validators (0.035 CPU s)."""
+    from nbformat.validator import get_validator
+
+    from ..sandbox import controllers
+
+    names = list(PRELOAD) + [m.name for m in pkgutil.walk_packages(controllers.__path__, controllers.__name__ + ".")]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # pragma: no cover - optional speed-up only
+            pass
+    for minor in (4, 5):
+        get_validator(version=4, version_minor=minor)
+
 
 #: prctl(2) option: signal to receive when the parent dies.
 PR_SET_PDEATHSIG = 1
@@ -187,6 +210,10 @@ def environment(spec: JobSpec, base: dict[str, str] | None = None) -> dict[str, 
     # Kernel connection files and the like go with the job directory, even when a killed kernel leaves them.
     env["TMPDIR"] = str(Path(spec.job_dir) / "tmp")
     env["KK_SANDBOX_MODE"] = "fast"
+    # kubectl is a Go program that lives a fraction of a second: garbage collection costs it ~20% of its CPU
+    # time (10 ms a call, measured) and frees nothing that matters; the limit bounds a long-running one.
+    env.setdefault("GOGC", "off")
+    env.setdefault("GOMEMLIMIT", "256MiB")
     if spec.backend == "sandbox":
         env["KK_HOME"] = str(spec.kk_home)
     if spec.check_timeout is not None:
@@ -283,7 +310,8 @@ def autograde(spec: JobSpec) -> int:
     """
     from nbgrader.apps.autogradeapp import AutogradeApp
 
-    argv = [f"--CourseDirectory.db_url={spec.db_url}"]
+    argv = [f"--CourseDirectory.db_url={spec.db_url}",
+            f"--NotebookClient.kernel_manager_class={kernels.__name__}.ForkedKernelManager"]
     if spec.cell_timeout:
         argv.append(f"--Execute.timeout={int(spec.cell_timeout)}")
     app = AutogradeApp.instance()
@@ -310,6 +338,10 @@ def run(spec: JobSpec) -> None:
     log = open(Path(spec.job_dir) / LOG_FILE, "ab", buffering=0)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
+    # The notebook's kernel-to-be: forked now, while this process is single-threaded and has graded nothing.
+    # Frozen objects are left alone by the collector, so neither process copies the preloaded heap.
+    gc.freeze()
+    kernels.start_zygote(Path(spec.job_dir))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's own session use; noise in the log
     outcome = JobOutcome()
     _write(spec, outcome)
@@ -340,6 +372,7 @@ def run(spec: JobSpec) -> None:
         outcome.error = f"{type(err).__name__}: {err}"
         traceback.print_exc()
     finally:
+        kernels.stop_zygote()
         if spec.backend == "sandbox":
             outcome.timings["cpu_sandbox"] = round(_proc_cpu_seconds(outcome.sandbox_pid), 3)
             try:
