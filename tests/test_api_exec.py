@@ -150,14 +150,12 @@ def test_exec_interactive_shell_under_a_tty(kubectl: Kubectl) -> None:
     assert code == 127
 
 
-def test_port_forward_and_attach_name_the_alternative(kubectl: Kubectl) -> None:
-    """Do port-forward and attach fail with a message that says what to use instead?"""
+def test_port_forward_names_the_alternative(kubectl: Kubectl) -> None:
+    """Does port-forward fail with a message that says what to use instead?"""
     _run_pod(kubectl, "web", "nginx")
     proc = kubectl("port-forward", "pod/web", "18080:80", check=False, timeout=20)
     assert proc.returncode == 1 and "port-forward is not available in the kk sandbox" in proc.stderr
     assert "kubectl expose pod web --type=NodePort" in proc.stderr
-    proc = kubectl("attach", "web", check=False, timeout=20)
-    assert proc.returncode == 1 and "attach is not available in the kk sandbox" in proc.stderr
 
 
 def test_official_client_stream(api: Any, sandbox: Any, namespace: str) -> None:

@@ -1,4 +1,4 @@
-"""``pods/{name}/exec`` over WebSocket, as kubectl and the official client speak it.
+"""``pods/{name}/exec`` and ``pods/{name}/attach`` over WebSocket, as kubectl and the official client speak them.
 
 The protocol (k8s.io/apimachinery/pkg/util/remotecommand, client-go
 tools/remotecommand/websocket.go): the client upgrades
@@ -19,8 +19,16 @@ running) is plain text from the kubelet before the upgrade with v4, or, with v5
 
 The command itself runs in the simulated runtime: ``Registry.exec_provider``
 (set by ``controllers/runtime.py``) returns an :class:`ExecRunner`. There are
-no real containers. ``attach`` and ``portforward`` are refused with a Status
-that names what to use instead.
+no real containers.
+
+``attach`` speaks the same protocol without a command: ``Registry.attach_provider``
+returns a runner that connects the session to the container's own process (a
+shell started with ``stdin: true`` reads what is typed; any other program's
+output is streamed). The stream's TTY is the container's ``tty`` setting, as the
+kubelet decides, and the session always ends with ``Success``: the exit code is
+the container's, in the pod status. A container the kubelet does not run is
+``container web not found in pod web_default``. ``portforward`` is refused with
+a Status that names what to use instead.
 """
 
 from __future__ import annotations
@@ -54,8 +62,6 @@ MAX_MESSAGE = 1024 * 1024
 
 PORT_FORWARD_REFUSED = ("port-forward is not available in the kk sandbox: expose the pod with "
                         "kubectl expose pod {pod} --type=NodePort --port={port} and open kk.service_url(\"{pod}\")")
-ATTACH_REFUSED = ("attach is not available in the kk sandbox: use kubectl logs -f <pod> to follow the container's "
-                  "output, or kubectl exec -it <pod> -- sh for a shell")
 
 
 class ContainerUnavailable(Exception):
@@ -68,7 +74,7 @@ class ExecFailed(Exception):
 
 @dataclass(frozen=True)
 class ExecRequest:
-    """What the client asked for."""
+    """What the client asked for (``command`` is empty for an attach)."""
 
     command: tuple[str, ...]
     container: str
@@ -76,6 +82,16 @@ class ExecRequest:
     stdout: bool
     stderr: bool
     tty: bool
+
+
+class ProgramIO(Protocol):
+    """The streams a simulated program reads and writes: one client's (:class:`ExecIO`) or a container's own."""
+
+    tty: bool
+
+    async def read(self) -> bytes | None: ...
+
+    async def write(self, data: bytes, *, stderr: bool = False) -> None: ...
 
 
 class ExecRunner(Protocol):
@@ -189,8 +205,12 @@ def _internal(message: str, protocol: str, *, from_kubelet_status: bool = True) 
     return status
 
 
-def parse_request(registry: "Registry", namespace: str, name: str, q: Any) -> tuple[dict[str, Any], ExecRequest]:
-    """The API server's checks, before any upgrade: the pod, its node, the container, the streams."""
+def parse_request(registry: "Registry", namespace: str, name: str, q: Any, *,
+                  attach: bool = False) -> tuple[dict[str, Any], ExecRequest]:
+    """The API server's checks, before any upgrade: the pod, its node, the container, the streams.
+
+    An attach has no command, and its TTY is the container's (what the kubelet uses).
+    """
     pod = registry.get(PODS, namespace, name)
     spec = pod.get("spec") or {}
     containers = [c.get("name") for c in spec.get("containers") or []]
@@ -208,10 +228,15 @@ def parse_request(registry: "Registry", namespace: str, name: str, q: Any) -> tu
         raise errors.bad_request(f"container {container} is not valid for pod {name}")
     if not spec.get("nodeName"):
         raise errors.bad_request(f"pod {name} does not have a host assigned")
-    command = tuple(q.getall("command", []))
-    if not command:
+    command = () if attach else tuple(q.getall("command", []))
+    if not command and not attach:
         raise errors.bad_request("you must specify at least 1 command")
-    req = ExecRequest(command, container, _flag(q, "stdin"), _flag(q, "stdout"), _flag(q, "stderr"), _flag(q, "tty"))
+    tty = _flag(q, "tty")
+    if attach:
+        spec_of = {c.get("name"): c for key in ("containers", "initContainers", "ephemeralContainers")
+                   for c in spec.get(key) or []}
+        tty = bool((spec_of.get(container) or {}).get("tty"))
+    req = ExecRequest(command, container, _flag(q, "stdin"), _flag(q, "stdout"), _flag(q, "stderr"), tty)
     if not (req.stdin or req.stdout or req.stderr):
         raise errors.bad_request("you must specify at least 1 of stdin, stdout, stderr")
     return pod, req
@@ -219,7 +244,7 @@ def parse_request(registry: "Registry", namespace: str, name: str, q: Any) -> tu
 
 async def serve(registry: "Registry", request: web.Request, namespace: str, name: str, sub: str,
                 tasks: set["asyncio.Task[Any]"]) -> web.StreamResponse:
-    """Answer ``pods/<name>/exec`` (and refuse ``attach``/``portforward``) as an API server would."""
+    """Answer ``pods/<name>/exec`` and ``attach`` (and refuse ``portforward``) as an API server would."""
     if request.method not in ("GET", "POST"):
         raise errors.method_not_allowed()
     if sub == "portforward":
@@ -227,11 +252,9 @@ async def serve(registry: "Registry", request: web.Request, namespace: str, name
         ports = [p.get("containerPort") for c in (pod.get("spec") or {}).get("containers") or []
                  for p in c.get("ports") or [] if p.get("containerPort")]
         raise errors.bad_request(PORT_FORWARD_REFUSED.format(pod=name, port=ports[0] if ports else "<port>"))
-    if sub == "attach":
-        registry.get(PODS, namespace, name)
-        raise errors.bad_request(ATTACH_REFUSED)
-    pod, req = parse_request(registry, namespace, name, request.query)
-    provider = registry.exec_provider
+    attach = sub == "attach"
+    pod, req = parse_request(registry, namespace, name, request.query, attach=attach)
+    provider = registry.attach_provider if attach else registry.exec_provider
     if provider is None:
         raise errors.internal("no container runtime is running (the sandbox was started without controllers)")
     offered = _offered_protocols(request)
@@ -246,7 +269,7 @@ async def serve(registry: "Registry", request: web.Request, namespace: str, name
         if unavailable is not None:  # the kubelet's plain-text answer, passed through by the API server
             return web.Response(status=500, text=unavailable, content_type="text/plain")
         if not _is_websocket(request):
-            raise errors.bad_request("the kk sandbox streams exec over WebSocket only (v5.channel.k8s.io or "
+            raise errors.bad_request(f"the kk sandbox streams {sub} over WebSocket only (v5.channel.k8s.io or "
                                      "v4.channel.k8s.io); SPDY is not supported: use kubectl >= 1.30")
         raise errors.bad_request(f"requested protocol(s) are not supported: [{' '.join(offered)}]; "
                                  f"supports [{' '.join(PROTOCOLS)}]")
@@ -308,6 +331,6 @@ async def _run(runner: ExecRunner, io: ExecIO, req: ExecRequest, protocol: str) 
     except APIError as err:
         return err.status()
     except Exception as err:  # a bug in the simulated runtime: still end the session properly
-        log.exception("exec of %s failed", list(req.command))
+        log.exception("exec of %s failed", list(req.command) or "attach")
         return _internal(f"error executing command in container: {type(err).__name__}: {err}", protocol)
     return _exit_status(code, req.command)

@@ -64,6 +64,8 @@ class Registry:
         self.log_provider: Callable[[Obj, str | None, dict[str, Any]], str] | None = None
         #: ``pods/<name>/exec``: (pod, exec.ExecRequest) -> exec.ExecRunner; raises exec.ContainerUnavailable.
         self.exec_provider: Callable[[Obj, Any], Any] | None = None
+        #: ``pods/<name>/attach``: (pod, exec.ExecRequest) -> exec.ExecRunner; raises exec.ContainerUnavailable.
+        self.attach_provider: Callable[[Obj, Any], Any] | None = None
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -20,6 +20,11 @@ after ``min(grace period, timing.grace_cap)``, its terminal status is written
 and the kubelet's final delete removes it. Pods of a stopped node are left
 alone until the node starts again (as with a real dead kubelet).
 
+A container with ``stdin: true`` whose program is an interactive shell
+(``kubectl run -it debug --image=busybox``) runs a :class:`~.runtime.Console`:
+it waits for what attach sessions type, and terminates with the shell's exit
+code (then restarts or not per ``restartPolicy``).
+
 Everything is driven by watch events and ``requeue_after`` timers at the next
 moment something changes; an idle pod costs nothing.
 """
@@ -36,9 +41,10 @@ from typing import Any, Iterable
 from ..resources import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
 from ..store import Event, Obj
 from . import images
+from .images.terminal import interactive_shell
 from .base import Controller, Key, ManagerBase
 from .runtime import (
-    LOOKAHEAD, ContainerLog, ContainerState, PodFS, PodState, Process, Runtime, go_duration, node_ip, node_stopped,
+    LOOKAHEAD, Console, ContainerLog, ContainerState, PodFS, PodState, Process, Runtime, go_duration, node_ip, node_stopped,
     rfc3339,
 )
 
@@ -410,8 +416,9 @@ class Kubelet(Controller):
                                  read_file=lambda path: ps.fs.read(cs.name, path, self._clock_of(cs)),
                                  list_dir=lambda path: ps.fs.list(cs.name, path, self._clock_of(cs)),
                                  http_get=self.rt.http_get_from(ps.namespace))
+        console = bool(c.get("stdin")) and interactive_shell(argv) and images.Shell(penv).exists(argv[0])
         try:
-            gen = images.program(argv, penv)
+            gen = _wait_for_input() if console else images.program(argv, penv)
         except images.StartFailure as err:
             msg = ("failed to create containerd task: failed to create shim task: OCI runtime create failed: runc "
                    "create failed: unable to start container process: error during container init: "
@@ -423,6 +430,10 @@ class Kubelet(Controller):
         proc = Process(self.rt, gen, now, cs.log, ps.fs, cs.name)
         penv.clock = lambda: proc.cursor
         cs.process = proc
+        cs.console = None
+        if console:
+            cs.console = Console(self.rt, ps, cs, argv, tty=bool(c.get("tty")), stdin_once=bool(c.get("stdinOnce")),
+                                 on_exit=lambda code: self._console_exited(key, proc, code))
         if not quiet:
             cs.started_at = now
             self.record_pod(pod, "Started", f"Started container {cs.name}")
@@ -433,6 +444,12 @@ class Kubelet(Controller):
         cs.waiting_reason = cs.waiting_message = ""
         self._init_probes(c, cs, now, ready_now=quiet)
         proc.advance(now)
+
+    def _console_exited(self, key: Key, proc: Process, code: int) -> None:
+        """The interactive shell of a ``stdin`` container exited: the container terminates with its code."""
+        if proc.exit_at is None:
+            proc.exit_at, proc.exit_code = self.rt.now(), code
+            self.enqueue(key)
 
     def _clock_of(self, cs: ContainerState) -> float:
         return cs.process.cursor if cs.process is not None else self.rt.now()
@@ -469,6 +486,7 @@ class Kubelet(Controller):
         cs.term_message = message
         cs.ready = False
         cs.started = False
+        cs.stop_console()
         if cs.process is not None and (cs.process.exit_at is None or cs.process.exit_at > at):
             cs.process.exit_at = at  # stopped from outside (probe, spec change)
         policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
@@ -849,6 +867,7 @@ class Kubelet(Controller):
 
     @staticmethod
     def _stop_final(cs: ContainerState, now: float, code: int) -> None:
+        cs.stop_console()
         cs.finished_at = now
         cs.exit_code = code
         cs.term_reason = "Completed" if code == 0 else "Error"
@@ -1022,6 +1041,12 @@ def _secret_data(sec: Obj) -> dict[str, str]:
             out[k] = ""
     out.update(sec.get("stringData") or {})
     return out
+
+
+def _wait_for_input() -> images.Program:
+    """The runtime-side program of a :class:`Console` container: blocked until its shell exits."""
+    yield images.Sleep(math.inf)
+    return 0
 
 
 def install(manager: ManagerBase, runtime: Runtime) -> None:

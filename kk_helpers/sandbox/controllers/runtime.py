@@ -16,7 +16,7 @@
 
 This module holds what they share: per-pod runtime state (container processes,
 their logs and files), pod IP allocation, the images each node has pulled, and
-the ``kubectl logs`` and ``kubectl exec`` providers.
+the ``kubectl logs``, ``kubectl exec`` and ``kubectl attach`` providers.
 
 For the Job controller: a pod whose containers all end reaches phase
 ``Succeeded`` (every exit code 0) or ``Failed`` on its own when its
@@ -44,10 +44,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import errors
-from ..exec import ContainerUnavailable, ExecFailed, ExecIO, ExecRequest
+from ..exec import ContainerUnavailable, ExecFailed, ExecIO, ExecRequest, ProgramIO
 from ..resources import CONFIGMAPS, NODES, PODS, SECRETS, SERVICES
 from ..store import Obj
 from . import images
@@ -71,6 +71,10 @@ MAX_STEPS = 4000
 FUTURE_ACTIONS = 400
 #: Simulated seconds one shell command takes.
 COMMAND_COST = 0.0005
+#: A container started at most this long ago shows an attach its output from the start (``kubectl run -i``).
+ATTACH_REPLAY = 5.0
+#: How often an attach following a program's output looks for new lines (seconds).
+ATTACH_POLL = 0.05
 
 #: Annotation that marks a node stopped (the failure drill; see daemon.set_node_running).
 NODE_STOPPED = "sandbox.kk.dev/stopped"
@@ -289,6 +293,8 @@ class Process:
         self.exit_code: int | None = None
         self.listening: dict[int, tuple[float, Serve]] = {}
         self.blocked = False
+        #: An attach has streamed this instance's output (later ones start at "now").
+        self.attached = False
 
     def advance(self, until: float) -> None:
         """Apply actions up to ``until`` (bounded per call, and to :data:`FUTURE_ACTIONS` ahead of now)."""
@@ -381,6 +387,12 @@ class ContainerState:
     probe: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     spec_hash: str = ""
+    console: "Console | None" = None
+
+    def stop_console(self) -> None:
+        """The container stops: its interactive shell (if it has one) ends and attached sessions close."""
+        if self.console is not None:
+            self.console.stop()
 
 
 @dataclass
@@ -504,6 +516,8 @@ class Runtime:
             del self.by_key[key]
         if ps is not None:
             self.ipam.release(ps.node, ps.ip)
+            for cs in ps.containers.values():
+                cs.stop_console()
 
     def container_of(self, pod: Obj, container: str | None) -> ContainerState | None:
         ps = self.pods.get(pod["metadata"].get("uid", ""))
@@ -556,6 +570,28 @@ class Runtime:
         if ps is None or cs is None or cs.process is None or cs.stage != "running" or ps.done:
             raise ContainerUnavailable(f'container not found ("{req.container}")')
         return ExecProcess(self, ps, cs, req)
+
+    def attach_provider(self, pod: Obj, req: ExecRequest) -> "ConsoleAttach | OutputAttach":
+        """``kubectl attach``: the container's own process (what the kubelet's ``GetAttach`` finds).
+
+        A shell started with ``stdin: true`` gets the session's input; any other program's output is
+        streamed (from its start when it started moments ago: ``kubectl run -i`` attaches right after).
+        """
+        md = pod["metadata"]
+        ps = self.pods.get(md.get("uid", ""))
+        cs = ps.containers.get(req.container) if ps is not None else None
+        missing = ContainerUnavailable(f"container {req.container} not found in pod {md.get('name')}_"
+                                       f"{md.get('namespace', 'default')}")
+        if ps is None or cs is None or cs.process is None:
+            raise missing
+        if cs.console is not None and cs.stage == "running" and not cs.console.done.is_set():
+            return ConsoleAttach(cs.console, req)
+        if cs.console is None and not cs.process.attached and cs.started_at is not None \
+                and self.now() - cs.started_at <= ATTACH_REPLAY:
+            return OutputAttach(self, cs, req, since=cs.started_at)
+        if cs.stage != "running" or ps.done:
+            raise missing
+        return OutputAttach(self, cs, req, since=self.now())
 
     # -- HTTP to pods ----------------------------------------------------------------------
 
@@ -700,6 +736,8 @@ class ExecProcess:
         self.inbox = bytearray()
         self.input_ready = asyncio.Event()
         self.input_ended = False
+        #: The line a shell shows while it waits at its prompt (None while a command runs).
+        self.prompt_line: Callable[[], str] | None = None
         env = dict(cs.env)
         env.setdefault("HOSTNAME", ps.name)
         if req.tty:
@@ -715,7 +753,7 @@ class ExecProcess:
                           f'"{secrets.token_hex(32)}": OCI runtime exec failed: exec failed: unable to start container '
                           f"process: {err}: unknown")
 
-    async def run(self, io: ExecIO) -> int:
+    async def run(self, io: ProgramIO) -> int:
         argv = list(self.req.command)
         shell = images.Shell(self.penv)
         if not shell.exists(argv[0]):
@@ -733,7 +771,7 @@ class ExecProcess:
 
     # -- input -----------------------------------------------------------------------------
 
-    async def _pump(self, io: ExecIO) -> None:
+    async def _pump(self, io: ProgramIO) -> None:
         """Collect stdin; with a TTY, Ctrl-C while a command runs interrupts it (and drops typed-ahead input)."""
         while True:
             data = await io.read()
@@ -760,12 +798,12 @@ class ExecProcess:
 
     # -- output ----------------------------------------------------------------------------
 
-    async def _out(self, io: ExecIO, text: str) -> None:
+    async def _out(self, io: ProgramIO, text: str) -> None:
         if self.req.tty:
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         await io.write(text.encode())
 
-    async def _drive(self, gen: images.Program, io: ExecIO) -> int:
+    async def _drive(self, gen: images.Program, io: ProgramIO) -> int:
         """Run a program's actions as they come; ExitNow from an interactive line propagates."""
         steps = 0
         self.running = True
@@ -801,7 +839,7 @@ class ExecProcess:
 
     # -- interactive shell -----------------------------------------------------------------
 
-    async def _session(self, io: ExecIO, shell: images.Shell, base: str) -> int:
+    async def _session(self, io: ProgramIO, shell: images.Shell, base: str) -> int:
         shell.shell_name = "bash" if base == "bash" else "sh"
         debian = debian_based(self.cs.spec, self.cs.ref.tag if self.cs.ref else "")
         tty = LineDiscipline(self.req.tty)
@@ -812,6 +850,7 @@ class ExecProcess:
             return prompt(shell.shell_name, self.penv.hostname, shell.cwd, shell.vars.get("HOME", "/root"),
                           debian=debian, continuation=bool(pending))
 
+        self.prompt_line = lambda: ps1() + tty.line
         try:
             if self.req.tty:
                 await self._out(io, ps1())
@@ -842,6 +881,7 @@ class ExecProcess:
                         else:
                             pending = ""
                             if script.strip():
+                                self.prompt_line = None
                                 try:
                                     shell.status = await self._drive(shell.run_line(script), io)
                                 except ExitNow as e:
@@ -849,10 +889,182 @@ class ExecProcess:
                                 except Interrupted:
                                     await self._out(io, "^C\n")
                                     shell.status = 130
+                                finally:
+                                    self.prompt_line = lambda: ps1() + tty.line
                     if self.req.tty:
                         await self._out(io, ps1())
         finally:
+            self.prompt_line = None
             pump.cancel()
+
+
+# ------------------------------------------------------------------------------------------
+# kubectl attach
+# ------------------------------------------------------------------------------------------
+
+
+class Console:
+    """A container whose program is an interactive shell started with ``stdin: true`` (``kubectl run -it``).
+
+    The shell (an :class:`ExecProcess` on the wall clock) waits for input as long as the container
+    runs; attach sessions feed its stdin and receive its output, which also goes to the container
+    log (with the tty's ``\r\n``, as a real tty container's log has). When the shell exits with a
+    code, ``on_exit`` tells the kubelet: the container terminates with that code. ``stdinOnce``:
+    the first attach that closes its stdin closes the shell's (which then reads end of input).
+    """
+
+    def __init__(self, runtime: "Runtime", ps: PodState, cs: ContainerState, argv: list[str], *, tty: bool,
+                 stdin_once: bool, on_exit: Callable[[int], None]) -> None:
+        self.tty = tty
+        self.stdin_once = stdin_once
+        self.shell = ExecProcess(runtime, ps, cs, ExecRequest(tuple(argv), cs.name, True, True, True, tty))
+        base = argv[0].rsplit("/", 1)[-1]
+        #: ash and bash redraw their line when an attach resizes the terminal; dash does not.
+        self.redraws = tty and (base == "bash" or not debian_based(cs.spec, cs.ref.tag if cs.ref else ""))
+        self.sessions: set[ExecIO] = set()
+        self.done = asyncio.Event()
+        self.exit_code: int | None = None
+        self._runtime = runtime
+        self._log = cs.log
+        self._partial = ""
+        self._stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._stdin_closed = False
+        self._on_exit = on_exit
+        self._task = asyncio.get_running_loop().create_task(self._main())
+
+    async def _main(self) -> None:
+        try:
+            code = await self.shell.run(self)
+        except asyncio.CancelledError:
+            self._flush()
+            self.done.set()
+            raise
+        except Exception:  # a bug in the simulated shell: the container fails, the kubelet goes on
+            log.exception("console of container %s failed", self.shell.cs.name)
+            code = 1
+        self._flush()
+        self.exit_code = code
+        self.done.set()
+        self._on_exit(code)
+
+    # -- the shell's side (ProgramIO) ------------------------------------------------------
+
+    async def read(self) -> bytes | None:
+        data = await self._stdin.get()
+        if data is None:
+            self._stdin.put_nowait(None)
+        return data
+
+    async def write(self, data: bytes, *, stderr: bool = False) -> None:
+        text = self._partial + data.decode(errors="replace")
+        head, sep, self._partial = text.rpartition("\n")
+        if sep:
+            self._log.write(self._runtime.now(), head)
+        for io in list(self.sessions):
+            await io.write(data, stderr=stderr)
+
+    def _flush(self) -> None:
+        if self._partial:
+            self._log.write(self._runtime.now(), self._partial)
+            self._partial = ""
+
+    # -- the attach sessions' side ---------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if not self._stdin_closed:
+            self._stdin.put_nowait(data)
+
+    def close_stdin(self) -> None:
+        if not self._stdin_closed:
+            self._stdin_closed = True
+            self._stdin.put_nowait(None)
+
+    def redraw(self) -> bytes:
+        """What the shell prints on a terminal resize: its prompt and the line typed so far."""
+        line = self.shell.prompt_line
+        if not self.redraws or line is None:
+            return b""
+        return ("\r" + line()).encode()
+
+    def stop(self) -> None:
+        """The container is killed: the shell ends without an exit code of its own."""
+        if not self._task.done():
+            self._task.cancel()
+        self.done.set()
+
+
+class ConsoleAttach:
+    """One ``kubectl attach`` to a :class:`Console`: stdin in (when asked for), the shell's output out."""
+
+    def __init__(self, console: Console, req: ExecRequest) -> None:
+        self.console = console
+        self.req = req
+
+    async def run(self, io: ExecIO) -> int:
+        console = self.console
+        console.sessions.add(io)
+        reader = asyncio.create_task(self._forward(io))
+        try:
+            redraw = console.redraw()
+            if redraw:
+                await io.write(redraw)
+            await console.done.wait()
+        finally:
+            console.sessions.discard(io)
+            reader.cancel()
+            if self.req.stdin and console.stdin_once:
+                console.close_stdin()
+        return 0  # the attach ends with Success; the exit code is the container's, in the pod status
+
+    async def _forward(self, io: ExecIO) -> None:
+        if not self.req.stdin:
+            return
+        while True:
+            data = await io.read()
+            if data is None:
+                if self.console.stdin_once:
+                    self.console.close_stdin()
+                return
+            self.console.feed(data)
+
+
+class OutputAttach:
+    """One ``kubectl attach`` to a program that reads no input: its output, followed until it exits."""
+
+    def __init__(self, runtime: "Runtime", cs: ContainerState, req: ExecRequest, *, since: float) -> None:
+        self.runtime = runtime
+        self.cs = cs
+        self.req = req
+        self.since = since
+        self.proc = cs.process
+        self.log = cs.log
+
+    async def run(self, io: ExecIO) -> int:
+        proc = self.proc
+        assert proc is not None
+        proc.attached = True
+        last, sent_at_last = self.since, 0
+        newline = "\r\n" if self.req.tty else "\n"
+        while True:
+            now = self.runtime.now()
+            proc.advance(now)
+            ended = (proc.exit_at is not None and proc.exit_at <= now) or self.cs.process is not proc \
+                or self.cs.stage != "running"
+            same = 0
+            for ts, line in self.log.view(now):
+                if ts < last:
+                    continue
+                if ts == last:
+                    same += 1
+                    if same <= sent_at_last:
+                        continue
+                else:
+                    last, same = ts, 1
+                sent_at_last = same
+                await io.write((line + newline).encode())
+            if ended:
+                return 0
+            await asyncio.sleep(ATTACH_POLL)
 
 
 def _incomplete(script: str) -> bool:
@@ -874,6 +1086,7 @@ def install(manager: "ManagerBase") -> None:
         state["runtime"] = runtime
     manager.registry.log_provider = runtime.log_provider
     manager.registry.exec_provider = runtime.exec_provider
+    manager.registry.attach_provider = runtime.attach_provider
     scheduler.install(manager, runtime)
     kubelet.install(manager, runtime)
     nodes.install(manager, runtime)
