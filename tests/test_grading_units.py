@@ -422,3 +422,18 @@ def test_cli_export_writes_nbgraders_csv(course: Course, tmp_path: Path) -> None
     reader = csv.DictReader(dest.read_text().splitlines())
     assert {"assignment", "student_id", "score", "max_score"} <= set(reader.fieldnames or [])
     assert sorted(row["student_id"] for row in reader) == ["ada", "bob"]
+
+
+def test_default_jobs_three_per_cpu_capped_by_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Is the default --jobs three per usable CPU, never more than the available memory holds, and at least 1?"""
+    from kk_helpers.grading import autograde
+
+    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(autograde, "_available_memory", lambda: None)
+    assert autograde.default_jobs() == 3 * cpus
+    monkeypatch.setattr(autograde, "_available_memory", lambda: 2 * autograde.MEMORY_PER_JOB + 1)
+    assert autograde.default_jobs() == min(2, 3 * cpus)
+    monkeypatch.setattr(autograde, "_available_memory", lambda: 10)
+    assert autograde.default_jobs() == 1
+    monkeypatch.undo()
+    assert autograde._available_memory() > 0  # this Linux machine reports MemAvailable

@@ -138,8 +138,8 @@ def autograde(
     student: Optional[list[str]] = typer.Option(None, "--student", help="Only this student (repeatable)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
                                        help="Submissions graded at once, each in its own process and sandbox "
-                                            "(default: twice the number of CPUs: a submission waits more than half "
-                                            "of its time). Results do not depend on it."),
+                                            "(default: three per CPU, as many as the free memory holds at 300 MB "
+                                            "each: a submission waits most of its time). Results do not depend on it."),
     backend: GradeBackend = typer.Option(GradeBackend.sandbox, help="sandbox: a fresh sandbox per submission. "
                                          "current: the cluster $KUBECONFIG/$KK_CONTEXT point at (your real "
                                          "cluster!), one submission at a time."),
