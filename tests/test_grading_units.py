@@ -437,3 +437,25 @@ def test_default_jobs_three_per_cpu_capped_by_memory(monkeypatch: pytest.MonkeyP
     assert autograde.default_jobs() == 1
     monkeypatch.undo()
     assert autograde._available_memory() > 0  # this Linux machine reports MemAvailable
+
+
+def test_forkserver_starts_under_a_deep_tmpdir(tmp_path: Path) -> None:
+    """Under a $TMPDIR too deep for an AF_UNIX socket path, does the forkserver still start (its socket under /tmp)?"""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    code = (
+        "import multiprocessing, os, sys\n"
+        "from kk_helpers.grading import autograde\n"
+        "if sys.argv[1] == 'fixed':\n"
+        "    autograde._short_socket_dir()\n"
+        "p = multiprocessing.get_context('forkserver').Process(target=os.getpid)\n"
+        "try:\n"
+        "    p.start(); p.join(); print('exit', p.exitcode)\n"
+        "except OSError as err:\n"
+        "    print('error', err)\n"
+    )
+    env = dict(os.environ, TMPDIR=str(deep))
+    broken = subprocess.run([sys.executable, "-c", code, "plain"], env=env, capture_output=True, text=True, timeout=120)
+    assert "AF_UNIX path too long" in broken.stdout  # what every job hit before
+    fixed = subprocess.run([sys.executable, "-c", code, "fixed"], env=env, capture_output=True, text=True, timeout=120)
+    assert fixed.stdout.strip() == "exit 0", fixed.stdout + fixed.stderr

@@ -234,6 +234,30 @@ def _failure_reason(log_text: str) -> str:
     return found[:300] or "nbgrader could not grade it (see the log)"
 
 
+#: Longest temporary directory under which multiprocessing's forkserver socket path stays within AF_UNIX's
+#: 107 bytes (it adds ``/pymp-XXXXXXXX/listener-XXXXXXXX``, about 35).
+MAX_SOCKET_BASE = 70
+
+
+def _short_socket_dir() -> None:
+    """Make multiprocessing keep its forkserver socket under a short directory.
+
+    multiprocessing puts that socket in a ``pymp-*`` directory under ``$TMPDIR``; under a deep ``$TMPDIR`` the
+    path passes AF_UNIX's limit and every job failed with "AF_UNIX path too long". The ``pymp-*`` directory is
+    made once per process (and removed at exit); here it is made under ``/tmp`` when ``$TMPDIR`` is too deep.
+    """
+    from multiprocessing import util
+
+    base = tempfile.gettempdir()
+    if len(base) <= MAX_SOCKET_BASE or not os.access("/tmp", os.W_OK):
+        return
+    saved, tempfile.tempdir = tempfile.tempdir, "/tmp"
+    try:
+        util.get_temp_dir()
+    finally:
+        tempfile.tempdir = saved
+
+
 def _forkserver_usable() -> bool:
     """Whether forkserver children can re-create ``__main__`` (not when it was read from stdin)."""
     main = sys.modules.get("__main__")
@@ -303,6 +327,7 @@ class _Runner:
         self.cancel = threading.Event()
         self.ctx: Any = None
         if launcher == "forkserver" or (launcher == "auto" and _forkserver_usable()):
+            _short_socket_dir()
             self.ctx = multiprocessing.get_context("forkserver")
             self.ctx.set_forkserver_preload(["kk_helpers.grading.preload"])
 
