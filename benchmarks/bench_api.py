@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from kk_helpers.grading.procs import rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
@@ -83,13 +85,6 @@ def timeit(fn, n: int = 10) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kk_helpers.grading.procs import cpu_seconds, rss_mb
+
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
 
@@ -65,18 +67,6 @@ def wait_ready(kcfg: Path, selector: str, n: int, timeout: float = 600) -> float
             raise SystemExit(f"timed out waiting for {n} ready pods")
         time.sleep(0.1)
     return time.perf_counter() - t
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

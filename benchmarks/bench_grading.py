@@ -102,10 +102,10 @@ def _forkserver_cpu() -> float:
     """CPU seconds the multiprocessing forkserver has used itself (preloading, forking workers), 0 if none."""
     from multiprocessing import forkserver
 
-    from kk_helpers.grading.worker import _proc_cpu_seconds
+    from kk_helpers.grading.procs import cpu_seconds
 
     pid = getattr(forkserver._forkserver, "_forkserver_pid", None)  # noqa: SLF001 - no public accessor
-    return _proc_cpu_seconds(pid) if pid else 0.0
+    return cpu_seconds(pid) if pid else 0.0
 
 
 def main(argv: list[str] | None = None) -> None:

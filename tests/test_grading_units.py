@@ -429,14 +429,14 @@ def test_default_jobs_three_per_cpu_capped_by_memory(monkeypatch: pytest.MonkeyP
     from kk_helpers.grading import autograde
 
     cpus = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(autograde, "_available_memory", lambda: None)
+    monkeypatch.setattr(autograde.procs, "available_memory", lambda: None)
     assert autograde.default_jobs() == 3 * cpus
-    monkeypatch.setattr(autograde, "_available_memory", lambda: 2 * autograde.MEMORY_PER_JOB + 1)
+    monkeypatch.setattr(autograde.procs, "available_memory", lambda: 2 * autograde.MEMORY_PER_JOB + 1)
     assert autograde.default_jobs() == min(2, 3 * cpus)
-    monkeypatch.setattr(autograde, "_available_memory", lambda: 10)
+    monkeypatch.setattr(autograde.procs, "available_memory", lambda: 10)
     assert autograde.default_jobs() == 1
     monkeypatch.undo()
-    assert autograde._available_memory() > 0  # this Linux machine reports MemAvailable
+    assert autograde.procs.available_memory() > 0  # this Linux machine reports MemAvailable
 
 
 def test_forkserver_starts_under_a_deep_tmpdir(tmp_path: Path) -> None:

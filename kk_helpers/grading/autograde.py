@@ -71,18 +71,6 @@ JOBS_PER_CPU = 3
 MEMORY_PER_JOB = 300 * 2**20
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available to new processes (Linux ``MemAvailable``), None where unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def default_jobs() -> int:
     """Parallel jobs by default: :data:`JOBS_PER_CPU` per CPU this process may use, and no more than the
     available memory holds (:data:`MEMORY_PER_JOB` each)."""
@@ -91,7 +79,7 @@ def default_jobs() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     jobs = max(1, cpus) * JOBS_PER_CPU
-    memory = _available_memory()
+    memory = procs.available_memory()
     if memory is not None:
         jobs = min(jobs, memory // MEMORY_PER_JOB)
     return max(1, jobs)

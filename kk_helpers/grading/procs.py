@@ -46,6 +46,37 @@ class ProcInfo:
         return " ".join(self.cmdline)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far, 0 when unknown."""
+    try:
+        fields = (_PROC / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a live process in MiB, NaN when unknown."""
+    try:
+        for line in (_PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return float("nan")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new processes (``MemAvailable``), None where unknown."""
+    try:
+        for line in (_PROC / "meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _state(pid: int) -> str:
     """The one-letter state of ``pid`` (``Z`` for a zombie), or ``""`` when it is gone."""
     try:

@@ -52,6 +52,7 @@ from ..errors import KKError
 from ..sandbox import daemon
 from . import kernels, preprocessors  # noqa: F401
 from .course import tool_env
+from . import procs
 from .procs import JOB_MARKER, RUN_MARKER
 
 #: Modules a job would otherwise import lazily (the sandbox server, its controllers and certificates; finding
@@ -374,7 +375,7 @@ def run(spec: JobSpec) -> None:
     finally:
         kernels.stop_zygote()
         if spec.backend == "sandbox":
-            outcome.timings["cpu_sandbox"] = round(_proc_cpu_seconds(outcome.sandbox_pid), 3)
+            outcome.timings["cpu_sandbox"] = round(procs.cpu_seconds(outcome.sandbox_pid), 3)
             try:
                 daemon.stop(spec.sandbox_dir, remove_context=False)
             except Exception:  # the parent checks again and kills what is left
@@ -407,16 +408,6 @@ def _cpu_seconds(*, children: bool = True) -> float:
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         total += kids.ru_utime + kids.ru_stime
     return total
-
-
-def _proc_cpu_seconds(pid: int) -> float:
-    """CPU seconds a live process has used so far (``/proc/<pid>/stat``), 0 when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[-1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def spec_to_json(spec: JobSpec) -> str:

@@ -1250,14 +1250,11 @@ def warm_model_cache() -> None:
 
 
 def _model_for(rt: ResourceType | str) -> _Model:
-    global _validation_ready
-    catalog = _catalog()
     if not _validation_ready:
         # Load (and cache) every served model at once, so that the disk cache is complete
         # and later writes never pay for importing the client.
-        catalog.ensure(_roots(RESOURCES))
-        _validation_ready = True
-    return catalog.model(rt if isinstance(rt, str) else rt.model)
+        warm_model_cache()
+    return _catalog().model(rt if isinstance(rt, str) else rt.model)
 
 
 def unknown_fields(rt: ResourceType | str, obj: dict[str, Any], *, drop: bool = False) -> list[str]:
